@@ -1,0 +1,245 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"github.com/auger-dev/auger/artifact"
+)
+
+// File names Auger writes into an app folder besides the rendered objects.
+const (
+	RecordFile        = "release.json"
+	KustomizationFile = "kustomization.yaml"
+)
+
+// Target names an app in an environment: the folder <Path>/<App>/ of the gitops
+// repository. Path defaults to Env.
+type Target struct {
+	Env  string
+	Path string
+	App  string
+}
+
+// Actor says who asked for a write and through what, for the Auger-Triggered-By and
+// Auger-Trigger trailers. Trigger is the idempotency key: a write whose trigger is
+// already recorded for the app makes no second commit.
+type Actor struct {
+	TriggeredBy string
+	Trigger     string
+}
+
+// Release is one artifact's env config rendered for an app, ready to be written.
+type Release struct {
+	Target
+	Actor
+	Namespace string
+	Artifact  string
+	Version   artifact.Version
+	// Files are the rendered objects by file name (one directory level).
+	Files map[string][]byte
+}
+
+// Record is release.json: what is released in an app folder, readable by people and
+// by the agent without parsing commit messages.
+type Record struct {
+	Artifact    string           `json:"artifact"`
+	App         string           `json:"app"`
+	Env         string           `json:"env"`
+	Namespace   string           `json:"namespace,omitempty"`
+	Version     artifact.Version `json:"version"`
+	TriggeredBy string           `json:"triggeredBy,omitempty"`
+	Trigger     string           `json:"trigger,omitempty"`
+	Time        time.Time        `json:"time"`
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// folder validates t and returns the path parts of its app folder.
+func (t Target) folder() ([]string, error) {
+	if !dnsLabel.MatchString(t.Env) {
+		return nil, fmt.Errorf("env %q: not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)", t.Env)
+	}
+	if !dnsLabel.MatchString(t.App) {
+		return nil, fmt.Errorf("app %q: not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)", t.App)
+	}
+	p := t.Path
+	if p == "" {
+		p = t.Env
+	}
+	parts, err := splitPath(p)
+	if err != nil {
+		return nil, err
+	}
+	return append(parts, t.App), nil
+}
+
+func (t Target) folderName() string {
+	parts, _ := t.folder()
+	return strings.Join(parts, "/")
+}
+
+// Release writes the rendered files of one app into its environment's folder, replacing
+// what was there, and returns the new commit, or the current one when nothing changed.
+func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
+	parts, err := rel.Target.folder()
+	if err != nil {
+		return Result{}, fmt.Errorf("release: %w", err)
+	}
+	if len(rel.Files) == 0 {
+		return Result{}, fmt.Errorf("release %s to %s: no rendered files", rel.App, rel.Env)
+	}
+	for name := range rel.Files {
+		if name == RecordFile || name == KustomizationFile {
+			return Result{}, fmt.Errorf("release %s to %s: rendered file %s clashes with Auger's own", rel.App, rel.Env, name)
+		}
+	}
+	kust := kustomization(rel.Files)
+	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
+		folder := strings.Join(parts, "/")
+		if done := st.recorded(folder, rel.Trigger); done != "" {
+			return nil, done, nil
+		}
+		if err := st.checkLock(rel.Env, rel.App); err != nil {
+			return nil, "", err
+		}
+		cur, _, err := subtree(st.s, st.root, parts)
+		if err != nil {
+			return nil, "", err
+		}
+		curFiles, err := readFiles(st.s, cur)
+		if err != nil {
+			return nil, "", err
+		}
+		if sameRelease(curFiles, rel) {
+			return nil, "", nil
+		}
+		files := make(map[string][]byte, len(rel.Files)+2)
+		for k, v := range rel.Files {
+			files[k] = v
+		}
+		files[KustomizationFile] = kust
+		rec, err := json.MarshalIndent(Record{
+			Artifact: rel.Artifact, App: rel.App, Env: rel.Env, Namespace: rel.Namespace,
+			Version: rel.Version, TriggeredBy: rel.TriggeredBy, Trigger: rel.Trigger,
+			Time: r.opts.Now().UTC().Truncate(time.Second),
+		}, "", "  ")
+		if err != nil {
+			return nil, "", err
+		}
+		files[RecordFile] = append(rec, '\n')
+		tree, err := st.w.flatTree(files)
+		if err != nil {
+			return nil, "", err
+		}
+		root, err := st.w.replace(st.root, parts, tree, filemode.Dir)
+		if err != nil {
+			return nil, "", err
+		}
+		return &plan{
+			root:    root,
+			subject: fmt.Sprintf("Release %s %s to %s", rel.App, short(rel.Version.SHA), rel.Env),
+			trailers: Trailers{
+				Action: ActionRelease, App: rel.App, Env: rel.Env, Artifact: rel.Artifact,
+				Repository: rel.Version.RepositoryName, Sha: rel.Version.SHA,
+				TriggeredBy: rel.TriggeredBy, Trigger: rel.Trigger,
+			},
+		}, "", nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("release %s to %s: %w", rel.App, rel.Env, err)
+	}
+	return res, nil
+}
+
+// sameRelease tells whether the folder already holds exactly these objects from the same
+// artifact, so a repeated release makes no commit.
+func sameRelease(cur map[string][]byte, rel Release) bool {
+	var rec Record
+	if err := json.Unmarshal(cur[RecordFile], &rec); err != nil || rec.Artifact != rel.Artifact {
+		return false
+	}
+	if len(cur) != len(rel.Files)+2 || !bytes.Equal(cur[KustomizationFile], kustomization(rel.Files)) {
+		return false
+	}
+	for name, data := range rel.Files {
+		if !bytes.Equal(cur[name], data) {
+			return false
+		}
+	}
+	return true
+}
+
+// kustomization lists the rendered objects so Flux applies them and nothing else in
+// the folder (release.json is not a Kubernetes object).
+func kustomization(files map[string][]byte) []byte {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("# Written by Auger: the objects of this release.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
+	for _, n := range names {
+		b.WriteString("- " + n + "\n")
+	}
+	return []byte(b.String())
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// recorded returns the commit that already carries trigger for folder, if any.
+func (st *state) recorded(folder, trigger string) string {
+	if trigger == "" {
+		return ""
+	}
+	for _, t := range st.idx.touches(folder) {
+		e, err := st.entry(t.Commit, nil)
+		if err == nil && e.Trigger == trigger {
+			return e.Commit
+		}
+	}
+	return ""
+}
+
+// Delete removes an app's folder from its environment (a preview's cleanup, say).
+// Deleting an app that is not there changes nothing.
+func (r *Repo) Delete(ctx context.Context, t Target, a Actor) (Result, error) {
+	parts, err := t.folder()
+	if err != nil {
+		return Result{}, fmt.Errorf("delete: %w", err)
+	}
+	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
+		if done := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" {
+			return nil, done, nil
+		}
+		cur, _, err := subtree(st.s, st.root, parts)
+		if err != nil || cur.IsZero() {
+			return nil, "", err
+		}
+		root, err := st.w.replace(st.root, parts, plumbing.ZeroHash, 0)
+		if err != nil {
+			return nil, "", err
+		}
+		return &plan{root: root, subject: fmt.Sprintf("Delete %s from %s", t.App, t.Env),
+			trailers: Trailers{Action: ActionDelete, App: t.App, Env: t.Env, TriggeredBy: a.TriggeredBy, Trigger: a.Trigger}}, "", nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("delete %s from %s: %w", t.App, t.Env, err)
+	}
+	return res, nil
+}

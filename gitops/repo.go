@@ -1,0 +1,387 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/gofrs/flock"
+)
+
+// Defaults applied by Open when Options leave them empty.
+const (
+	DefaultBranch      = "main"
+	DefaultMaxAttempts = 8
+	DefaultAuthorName  = "Auger"
+	DefaultAuthorEmail = "auger@users.noreply.github.com"
+)
+
+// Options tune how a Repo writes.
+type Options struct {
+	// Branch is the gitops branch releases land on (default main).
+	Branch string
+	// CacheDir holds one cached clone per repository (default: the user cache dir).
+	CacheDir string
+	// AuthorName and AuthorEmail sign Auger's commits.
+	AuthorName  string
+	AuthorEmail string
+	// MaxAttempts bounds how often a write is re-applied after its push was rejected
+	// because someone else moved the branch.
+	MaxAttempts int
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+}
+
+// Repo is a gitops repository seen through a cached clone. It is safe for concurrent
+// use; writes from several processes (or replicas) agree through git's
+// compare-and-swap on push.
+type Repo struct {
+	ep   endpoint
+	opts Options
+	dir  string
+	// mu serialises this process's use of the cache; lock does it across processes.
+	mu   sync.Mutex
+	lock *flock.Flock
+}
+
+// Result says what a write did.
+type Result struct {
+	// Commit is the new gitops commit, or the current one when nothing changed.
+	Commit string
+	// Changed is false when the write found nothing to do (same content, or a trigger
+	// already recorded).
+	Changed bool
+	// Branch is the branch written.
+	Branch string
+}
+
+// ErrRejected is returned when a push was still rejected after every retry.
+var ErrRejected = errors.New("push rejected: the branch kept moving")
+
+// Open prepares the cached clone of remote. It does not contact the remote; the first
+// read or write does.
+func Open(remote Remote, opts Options) (*Repo, error) {
+	if opts.Branch == "" {
+		opts.Branch = DefaultBranch
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.AuthorName == "" {
+		opts.AuthorName = DefaultAuthorName
+	}
+	if opts.AuthorEmail == "" {
+		opts.AuthorEmail = DefaultAuthorEmail
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := plumbing.NewBranchReferenceName(opts.Branch).Validate(); err != nil || strings.ContainsAny(opts.Branch, " ~^:?*[\\") {
+		return nil, fmt.Errorf("gitops branch %q: not a valid branch name", opts.Branch)
+	}
+	ep, err := remote.resolve(opts.Branch)
+	if err != nil {
+		return nil, err
+	}
+	if opts.CacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		opts.CacheDir = filepath.Join(base, "auger", "gitops")
+	}
+	sum := sha256.Sum256([]byte(ep.url))
+	dir := filepath.Join(opts.CacheDir, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("gitops cache %s: %w", dir, err)
+	}
+	return &Repo{ep: ep, opts: opts, dir: dir, lock: flock.New(filepath.Join(opts.CacheDir, hex.EncodeToString(sum[:8])+".lock"))}, nil
+}
+
+// String names the repository without credentials.
+func (r *Repo) String() string { return r.ep.redacted }
+
+// Branch is the branch this Repo reads and writes.
+func (r *Repo) Branch() string { return r.opts.Branch }
+
+// state is one consistent view of the branch: the cache storage, the tip fetched from
+// the remote and its root tree, and a writer for new objects.
+type state struct {
+	s    *filesystem.Storage
+	tip  plumbing.Hash
+	root plumbing.Hash
+	w    *objectWriter
+	idx  *index
+}
+
+// session runs fn with the cache locked and freshly fetched.
+func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ok, err := r.lock.TryLockContext(ctx, 20*time.Millisecond); err != nil || !ok {
+		return fmt.Errorf("lock gitops cache %s: %w", r.dir, errors.Join(err, ctx.Err()))
+	}
+	defer r.lock.Unlock()
+
+	s := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+	defer s.Close()
+	if _, err := os.Stat(filepath.Join(r.dir, "config")); errors.Is(err, os.ErrNotExist) {
+		if _, err := git.Init(s, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
+			return fmt.Errorf("gitops cache %s: %w", r.dir, err)
+		}
+	}
+	st := &state{s: s, w: &objectWriter{s: s}}
+	if err := r.fetch(ctx, st); err != nil {
+		return err
+	}
+	idx, err := loadIndex(r.indexPath())
+	if err != nil {
+		return err
+	}
+	if err := idx.update(s, st.tip); err != nil {
+		return fmt.Errorf("index gitops history of %s: %w", r.ep.redacted, err)
+	}
+	st.idx = idx
+	if err := fn(st); err != nil {
+		return err
+	}
+	if idx.dirty {
+		return idx.save(r.indexPath())
+	}
+	return nil
+}
+
+func (r *Repo) trackingRef() plumbing.ReferenceName {
+	return plumbing.NewRemoteReferenceName("origin", r.opts.Branch)
+}
+
+func (r *Repo) indexPath() string {
+	return filepath.Join(r.dir, "auger-index-"+strings.ReplaceAll(r.opts.Branch, "/", "%")+".gob")
+}
+
+// fetch brings the branch's new commits into the cache and sets st.tip and st.root.
+func (r *Repo) fetch(ctx context.Context, st *state) error {
+	rem := git.NewRemote(st.s, &config.RemoteConfig{Name: "origin", URLs: []string{r.ep.url}})
+	refspec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.opts.Branch, r.trackingRef()))
+	err := rem.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{refspec},
+		Auth:       r.ep.auth,
+		Tags:       git.NoTags,
+	})
+	var noMatch git.NoMatchingRefSpecError
+	switch {
+	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
+	case errors.Is(err, transport.ErrEmptyRemoteRepository), errors.As(err, &noMatch):
+		// The branch does not exist yet: the first write creates it.
+		_ = st.s.RemoveReference(r.trackingRef())
+		st.tip, st.root = plumbing.ZeroHash, plumbing.ZeroHash
+		return nil
+	default:
+		return r.remoteErr("fetch", err)
+	}
+	ref, err := st.s.Reference(r.trackingRef())
+	if err != nil {
+		return fmt.Errorf("fetch %s from %s: %w", r.opts.Branch, r.ep.redacted, err)
+	}
+	c, err := object.GetCommit(st.s, ref.Hash())
+	if err != nil {
+		return fmt.Errorf("read %s of %s: %w", r.opts.Branch, r.ep.redacted, err)
+	}
+	st.tip, st.root = c.Hash, c.TreeHash
+	return nil
+}
+
+// remoteErr turns transport errors into messages that say what to do, with
+// credentials removed.
+func (r *Repo) remoteErr(op string, err error) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return fmt.Errorf("%s %s: authentication required: give credentials (a token in the URL or the environment) that may read and push this repository", op, r.ep.redacted)
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("%s %s: authorization failed: the credentials may not access this repository", op, r.ep.redacted)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%s %s: repository not found: check the URL and that the credentials can see it", op, r.ep.redacted)
+	}
+	return fmt.Errorf("%s %s: %w", op, r.ep.redacted, redactErr(err))
+}
+
+// plan is what a change wants committed: a new root tree and the commit's message.
+// A nil plan means nothing to do; existing names the commit that already holds it.
+type plan struct {
+	root     plumbing.Hash
+	subject  string
+	trailers Trailers
+}
+
+// change computes a plan from the current state of the branch. It is called again on
+// the new tip when a push is rejected, so it must derive everything from st.
+type change func(st *state) (*plan, string, error)
+
+// write applies ch on the branch tip and pushes it with compare-and-swap, re-applying
+// on the new tip when another writer got there first.
+func (r *Repo) write(ctx context.Context, ch change) (Result, error) {
+	res := Result{Branch: r.opts.Branch}
+	bo := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
+		InitialInterval:     20 * time.Millisecond,
+		RandomizationFactor: 0.5,
+		Multiplier:          2,
+		MaxInterval:         time.Second,
+		MaxElapsedTime:      0,
+		Stop:                backoff.Stop,
+		Clock:               backoff.SystemClock,
+	}, uint64(r.opts.MaxAttempts-1)), ctx)
+	err := backoff.Retry(func() error {
+		return r.session(ctx, func(st *state) error {
+			p, existing, err := ch(st)
+			if err != nil {
+				return backoff.Permanent(err)
+			}
+			if p == nil {
+				res.Commit, res.Changed = existing, false
+				if existing == "" && !st.tip.IsZero() {
+					res.Commit = st.tip.String()
+				}
+				return nil
+			}
+			commit, err := r.commit(st, p)
+			if err != nil {
+				return backoff.Permanent(err)
+			}
+			if err := r.push(ctx, st, commit); err != nil {
+				return err
+			}
+			res.Commit, res.Changed = commit.String(), true
+			return nil
+		})
+	}, bo)
+	if errors.Is(err, errStale) {
+		return res, fmt.Errorf("%s %s: %w after %d attempts; try again", r.ep.redacted, r.opts.Branch, ErrRejected, r.opts.MaxAttempts)
+	}
+	return res, err
+}
+
+func (r *Repo) commit(st *state, p *plan) (plumbing.Hash, error) {
+	root := p.root
+	if root.IsZero() {
+		// A branch whose last folder was removed still needs a tree.
+		h, err := st.w.tree(nil)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		root = h
+	}
+	now := r.opts.Now().UTC().Truncate(time.Second)
+	sig := object.Signature{Name: r.opts.AuthorName, Email: r.opts.AuthorEmail, When: now}
+	c := &object.Commit{Author: sig, Committer: sig, Message: message(p.subject, p.trailers), TreeHash: root}
+	if !st.tip.IsZero() {
+		c.ParentHashes = []plumbing.Hash{st.tip}
+	}
+	return st.w.put(c, plumbing.CommitObject)
+}
+
+// errStale is a push rejected because the branch is no longer where we read it.
+var errStale = errors.New("branch moved")
+
+// push sends exactly the objects this change wrote and moves the branch from st.tip to
+// commit, only if the remote branch is still at st.tip (never a force push).
+func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash) error {
+	ep, err := transport.NewEndpoint(r.ep.url)
+	if err != nil {
+		return backoff.Permanent(r.remoteErr("push", err))
+	}
+	cl, err := client.NewClient(ep)
+	if err != nil {
+		return backoff.Permanent(r.remoteErr("push", err))
+	}
+	sess, err := cl.NewReceivePackSession(ep, r.ep.auth)
+	if err != nil {
+		return backoff.Permanent(r.remoteErr("push", err))
+	}
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return backoff.Permanent(r.remoteErr("push", err))
+	}
+	ref := plumbing.NewBranchReferenceName(r.opts.Branch)
+	current := plumbing.ZeroHash
+	if ar != nil {
+		refs, err := ar.AllReferences()
+		if err != nil {
+			return backoff.Permanent(r.remoteErr("push", err))
+		}
+		if cur, ok := refs[ref]; ok {
+			current = cur.Hash()
+		}
+	}
+	if current != st.tip {
+		return errStale
+	}
+
+	var pack bytes.Buffer
+	if _, err := packfile.NewEncoder(&pack, st.s, false).Encode(unique(st.w.written), 10); err != nil {
+		return backoff.Permanent(fmt.Errorf("pack release objects: %w", err))
+	}
+	req := packp.NewReferenceUpdateRequest()
+	if ar != nil {
+		req = packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
+	}
+	req.Commands = []*packp.Command{{Name: ref, Old: st.tip, New: commit}}
+	req.Packfile = io.NopCloser(&pack)
+	status, err := sess.ReceivePack(ctx, req)
+	if err == nil && status != nil {
+		err = status.Error()
+	}
+	if err != nil {
+		msg := err.Error()
+		switch {
+		case strings.Contains(msg, "currently checked out"):
+			return backoff.Permanent(fmt.Errorf("push to %s: branch %s is checked out there; run `git -C %s config receive.denyCurrentBranch updateInstead` or use a bare repository", r.ep.redacted, r.opts.Branch, r.ep.redacted))
+		case strings.Contains(msg, "failed to update ref"), strings.Contains(msg, "failed to lock"),
+			strings.Contains(msg, "fetch first"), strings.Contains(msg, "non-fast-forward"), strings.Contains(msg, "stale info"):
+			return errStale
+		}
+		return backoff.Permanent(r.remoteErr("push", err))
+	}
+	if err := st.s.SetReference(plumbing.NewHashReference(r.trackingRef(), commit)); err != nil {
+		return backoff.Permanent(fmt.Errorf("record pushed commit in cache: %w", err))
+	}
+	if err := st.idx.update(st.s, commit); err != nil {
+		// An index that cannot follow is rebuilt by the next session.
+		st.idx.reset()
+	}
+	return nil
+}
+
+func unique(hs []plumbing.Hash) []plumbing.Hash {
+	seen := make(map[plumbing.Hash]bool, len(hs))
+	out := hs[:0:0]
+	for _, h := range hs {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
