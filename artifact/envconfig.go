@@ -1,0 +1,373 @@
+package artifact
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxEnvConfigFile caps one .auger/ file; env configs are a screen or two of YAML.
+const maxEnvConfigFile = 1 << 20
+
+// ParseEnvConfigs reads one .auger/ file: one env config per YAML document (separated
+// by "---"; empty documents are skipped). It is strict, and every problem comes back
+// at once in a *ValidationError whose problems carry file and line: unknown fields
+// (with the known ones), YAML syntax, wrong kinds, and the rules of EnvConfig.Validate.
+// Values are decoded to JSON-compatible types (see normalizeValue). Each config's File
+// is set to file.
+func ParseEnvConfigs(file string, data []byte) ([]EnvConfig, error) {
+	docs, ps := parseEnvConfigDocs(file, data)
+	if len(ps) > 0 {
+		return nil, asError(ps)
+	}
+	configs := make([]EnvConfig, len(docs))
+	for i, d := range docs {
+		configs[i] = d.config
+	}
+	return configs, nil
+}
+
+// LoadEnvConfigDir reads dir/*.yaml and dir/*.yml in name order (symbolic links and
+// other non-regular files are ignored). File is the path relative to dir's parent, as
+// in ".auger/staging.yaml". Problems in all files come back together; two env configs
+// for the same app and env are a problem too.
+func LoadEnvConfigDir(dir string) ([]EnvConfig, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load env configs from %s: %w", dir, err)
+	}
+	base := filepath.Base(abs)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no %s/ folder in %s: %w", base, filepath.Dir(abs), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load env configs from %s: %w", dir, err)
+	}
+	var docs []envConfigDoc
+	var ps []Problem
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if !e.Type().IsRegular() || ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		data, err := readLimited(filepath.Join(dir, e.Name()), maxEnvConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		fileDocs, filePs := parseEnvConfigDocs(base+"/"+e.Name(), data)
+		docs = append(docs, fileDocs...)
+		ps = append(ps, filePs...)
+	}
+	for _, d := range duplicateDocs(docs) {
+		if docs[d.first].config.File != docs[d.second].config.File { // same-file ones are already reported
+			ps = append(ps, duplicateProblem(docs, d))
+		}
+	}
+	if len(ps) > 0 {
+		return nil, asError(ps)
+	}
+	configs := make([]EnvConfig, len(docs))
+	for i, d := range docs {
+		configs[i] = d.config
+	}
+	return configs, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read env config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read env config %s: %w", path, err)
+	}
+	return data, nil // parseEnvConfigDocs reports a file over the limit
+}
+
+// envConfigDoc is a decoded env config with the YAML it came from, for line numbers.
+type envConfigDoc struct {
+	config EnvConfig
+	root   *yaml.Node
+}
+
+func parseEnvConfigDocs(file string, data []byte) ([]envConfigDoc, []Problem) {
+	if len(data) > maxEnvConfigFile {
+		return nil, []Problem{{File: file, Message: fmt.Sprintf("larger than %d bytes", maxEnvConfigFile)}}
+	}
+	var docs []envConfigDoc
+	var ps []Problem
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := guardYAML(func() error { return dec.Decode(&doc) })
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The decoder cannot go on after a syntax error.
+			ps = append(ps, yamlErrorProblems(file, 0, err)...)
+			break
+		}
+		root := documentRoot(&doc)
+		if root == nil {
+			continue
+		}
+		ec, docPs := decodeEnvConfig(file, root)
+		ps = append(ps, docPs...)
+		if len(docPs) == 0 {
+			docs = append(docs, envConfigDoc{config: ec, root: root})
+		}
+	}
+	for _, d := range duplicateDocs(docs) {
+		ps = append(ps, duplicateProblem(docs, d))
+	}
+	return docs, ps
+}
+
+// guardYAML turns a panic of the YAML library into an error: the input comes from app
+// repositories, and one bad file must not take the server down.
+func guardYAML(decode func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: cannot read this document (%v)", r)
+		}
+	}()
+	return decode()
+}
+
+// documentRoot returns the top node of a document, or nil for an empty one.
+func documentRoot(doc *yaml.Node) *yaml.Node {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if isNull(root) {
+		return nil
+	}
+	return root
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func decodeEnvConfig(file string, root *yaml.Node) (EnvConfig, []Problem) {
+	var ec EnvConfig
+	if root.Kind != yaml.MappingNode {
+		return ec, []Problem{{File: file, Line: root.Line, Message: fmt.Sprintf(
+			"expected a mapping of env config fields (%s), got %s", fieldNames(yamlFields(reflect.TypeFor[EnvConfig]())), nodeKind(root))}}
+	}
+	shape := shapeChecker{file: file, merged: map[mergedMapping]bool{}}
+	shape.check(root, reflect.TypeFor[EnvConfig](), fieldPath{})
+	ps := shape.ps
+	if len(ps) > 0 {
+		return ec, ps
+	}
+	if err := guardYAML(func() error { return root.Decode(&ec) }); err != nil {
+		return ec, yamlErrorProblems(file, root.Line, err)
+	}
+	var vps problems
+	if ec.Values != nil {
+		ec.Values, _ = normalizeValue(fieldPath{"values"}, ec.Values, &vps).(map[string]any)
+	}
+	ec.File = file
+	vps = append(vps, validateEnvConfig(&ec, newRenderer().funcs)...)
+	for _, p := range vps {
+		ps = append(ps, Problem{File: file, Line: lineOf(root, p.path), Path: p.path.String(), Message: p.msg})
+	}
+	return ec, ps
+}
+
+// shapeChecker checks field names and node kinds against the Go type, reporting each
+// problem at its line. Values (map[string]any) are not descended into.
+type shapeChecker struct {
+	file string
+	ps   []Problem
+	// merged holds the mappings already checked through a "<<" merge key, so that a
+	// mapping merged many times (or into itself) is looked at once.
+	merged map[mergedMapping]bool
+}
+
+type mergedMapping struct {
+	node *yaml.Node
+	typ  reflect.Type
+}
+
+func (c *shapeChecker) add(line int, at fieldPath, format string, args ...any) {
+	c.ps = append(c.ps, Problem{File: c.file, Line: line, Path: at.String(), Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *shapeChecker) check(n *yaml.Node, t reflect.Type, at fieldPath) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if isNull(n) {
+		return
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			c.add(n.Line, at, "expected a mapping, got %s", nodeKind(n))
+			return
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				for _, m := range mergedNodes(v) {
+					if m.Kind == yaml.AliasNode && m.Alias != nil {
+						m = m.Alias
+					}
+					if key := (mergedMapping{m, t}); !c.merged[key] {
+						c.merged[key] = true
+						c.check(m, t, at)
+					}
+				}
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				c.add(k.Line, at, "expected a field name, got %s", nodeKind(k))
+				continue
+			}
+			f := -1
+			for j := range fields {
+				if fields[j].name == k.Value {
+					f = j
+				}
+			}
+			if f < 0 {
+				c.add(k.Line, at, "unknown field %q; known fields: %s", k.Value, fieldNames(fields))
+				continue
+			}
+			c.check(v, fields[f].typ, at.key(k.Value))
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			c.add(n.Line, at, "expected a mapping, got %s", nodeKind(n))
+		}
+	case reflect.String, reflect.Bool:
+		if n.Kind != yaml.ScalarNode {
+			c.add(n.Line, at, "expected a single value, got %s", nodeKind(n))
+		}
+	}
+}
+
+// mergedNodes returns what a "<<" key merges: a mapping, or a list of them.
+func mergedNodes(v *yaml.Node) []*yaml.Node {
+	if v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	if v.Kind == yaml.SequenceNode {
+		return v.Content
+	}
+	return []*yaml.Node{v}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", truncate(n.Value, 40))
+	case yaml.AliasNode:
+		return "an alias"
+	default:
+		return "a document"
+	}
+}
+
+// lineOf finds the line of the value at path, or of the closest parent that exists
+// (a missing required field is reported where its mapping starts).
+func lineOf(root *yaml.Node, path fieldPath) int {
+	n, line := root, root.Line
+	for _, el := range path {
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		switch el := el.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == el {
+					next, line = n.Content[i+1], k.Line
+				}
+			}
+			if next == nil {
+				return line
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || el >= len(n.Content) {
+				return line
+			}
+			n = n.Content[el]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// yamlLinePattern splits "yaml: line 3: message" and "line 3: message".
+var yamlLinePattern = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrorProblems turns a YAML library error into problems with lines; fallbackLine
+// is used when the message has none.
+func yamlErrorProblems(file string, fallbackLine int, err error) []Problem {
+	var messages []string
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) {
+		messages = typeErr.Errors
+	} else {
+		messages = []string{err.Error()}
+	}
+	ps := make([]Problem, 0, len(messages))
+	for _, msg := range messages {
+		p := Problem{File: file, Line: fallbackLine, Message: msg}
+		if m := yamlLinePattern.FindStringSubmatch(msg); m != nil {
+			if line, err := strconv.Atoi(m[1]); err == nil {
+				p.Line, p.Message = line, m[2]
+			}
+		}
+		p.Message = strings.TrimPrefix(p.Message, "yaml: ")
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// duplicateDocs finds env configs that would write the same gitops folder.
+func duplicateDocs(docs []envConfigDoc) []duplicate {
+	configs := make([]EnvConfig, len(docs))
+	for i, d := range docs {
+		configs[i] = d.config
+	}
+	return duplicateEnvConfigs(configs)
+}
+
+func duplicateProblem(docs []envConfigDoc, d duplicate) Problem {
+	first, second := docs[d.first], docs[d.second]
+	return Problem{
+		File: second.config.File, Line: second.root.Line,
+		Message: fmt.Sprintf("same app %q and env %q as %s:%d", d.app, d.env, first.config.File, first.root.Line),
+	}
+}

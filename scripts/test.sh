@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs Auger's whole test suite on a fresh machine. It needs Go and git (the tests run
+# a real `git http-backend` smart-HTTP server); the Go module proxy provides the rest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in go git; do
+  command -v "$tool" >/dev/null || { echo "test: $tool is required" >&2; exit 1; }
+done
+git_exec=$(git --exec-path)
+[ -x "$git_exec/git-http-backend" ] || { echo "test: git-http-backend not found in $git_exec (install git's full package)" >&2; exit 1; }
+
+go mod download
+go vet ./...
+go test -count=1 ./...
+# The gitops writer is concurrent by design: run it under the race detector too.
+go test -count=1 -race ./gitops/ ./commands/
