@@ -207,3 +207,34 @@ func TestArtifactCreateAndAdd(t *testing.T) {
 		t.Errorf("a secret-looking --var was accepted: %s", errOut)
 	}
 }
+
+func TestRenderAndEnvCreate(t *testing.T) {
+	chdirRoot(t)
+	out := t.TempDir()
+	stdout, errOut, code := run(t, "render", "--artifact", "examples/artifact.json", "--env", "production", "--out", out, "--chart-cache", t.TempDir())
+	if code != 0 || !strings.Contains(stdout, "rendered frontend for production") {
+		t.Fatalf("render (%d): %s %s", code, stdout, errOut)
+	}
+	svc, err := os.ReadFile(filepath.Join(out, "frontend", "service-frontend.yaml"))
+	if err != nil || !strings.Contains(string(svc), "namespace: production") {
+		t.Errorf("rendered service: %s %v", svc, err)
+	}
+	printed, _, code := run(t, "render", "--artifact", "examples/artifact.json", "--env", "production", "--chart-cache", t.TempDir())
+	if code != 0 || !strings.Contains(printed, "# production/frontend/deployment-frontend.yaml") {
+		t.Errorf("render to stdout:\n%s", printed)
+	}
+
+	gitopsDir := filepath.Join(t.TempDir(), "gitops")
+	stdout, errOut, code = run(t, "env", "create", "--gitops-repo", gitopsDir, "--env", "staging", "--path", "clusters/staging",
+		"--source-url", "https://github.com/mycompany/gitops.git", "--cache-dir", t.TempDir())
+	if code != 0 || !strings.Contains(stdout, "flux/staging/sync.yaml") {
+		t.Fatalf("env create (%d): %s %s", code, stdout, errOut)
+	}
+	sync, _ := os.ReadFile(filepath.Join(gitopsDir, "flux", "staging", "sync.yaml"))
+	if !strings.Contains(string(sync), "path: ./clusters/staging") {
+		t.Errorf("sync.yaml:\n%s", sync)
+	}
+	if _, errOut, code = run(t, "env", "create", "--gitops-repo", gitopsDir, "--env", "Staging!", "--cache-dir", t.TempDir()); code == 0 || !strings.Contains(errOut, "DNS-1123") {
+		t.Errorf("bad env name (%d): %s", code, errOut)
+	}
+}
