@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,14 +118,16 @@ func parseEnvConfigDocs(file string, data []byte) ([]envConfigDoc, []Problem) {
 			break
 		}
 		if err != nil {
-			// The decoder cannot go on after a syntax error.
-			ps = append(ps, yamlErrorProblems(file, 0, err)...)
+			// The decoder cannot go on after a syntax error. The library leaves out the
+			// line when it is the first one.
+			ps = append(ps, yamlErrorProblems(file, 1, err)...)
 			break
 		}
 		root := documentRoot(&doc)
 		if root == nil {
 			continue
 		}
+		plainTimestampsAsStrings(root)
 		ec, docPs := decodeEnvConfig(file, root)
 		ps = append(ps, docPs...)
 		if len(docPs) == 0 {
@@ -158,6 +161,19 @@ func documentRoot(doc *yaml.Node) *yaml.Node {
 		return nil
 	}
 	return root
+}
+
+// plainTimestampsAsStrings makes "date: 2024-01-02" the string "2024-01-02", as Helm
+// reads values, instead of a time that would come back as "2024-01-02T00:00:00Z". An
+// explicit !!timestamp tag is left alone. Aliases are not followed: their targets are
+// in the tree too.
+func plainTimestampsAsStrings(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" && n.Style&yaml.TaggedStyle == 0 {
+		n.Tag = "!!str"
+	}
+	for _, c := range n.Content {
+		plainTimestampsAsStrings(c)
+	}
 }
 
 func isNull(n *yaml.Node) bool {
@@ -331,6 +347,18 @@ func lineOf(root *yaml.Node, path fieldPath) int {
 // yamlLinePattern splits "yaml: line 3: message" and "line 3: message".
 var yamlLinePattern = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// yamlParserMessages are the errors of the YAML parser (as opposed to its scanner).
+// The library reports their line counting from 0 (the line where the unfinished
+// mapping or list starts), and leaves the line out when that is the first line.
+var yamlParserMessages = []string{
+	"did not find expected key", "did not find expected node content",
+	"did not find expected '-' indicator", "did not find expected ',' or ']'",
+	"did not find expected ',' or '}'", "did not find expected <document start>",
+	"did not find expected <stream-start>", "found duplicate %YAML directive",
+	"found duplicate %TAG directive", "found incompatible YAML document",
+	"found undefined tag handle",
+}
+
 // yamlErrorProblems turns a YAML library error into problems with lines; fallbackLine
 // is used when the message has none.
 func yamlErrorProblems(file string, fallbackLine int, err error) []Problem {
@@ -344,12 +372,18 @@ func yamlErrorProblems(file string, fallbackLine int, err error) []Problem {
 	ps := make([]Problem, 0, len(messages))
 	for _, msg := range messages {
 		p := Problem{File: file, Line: fallbackLine, Message: msg}
+		line := 0
 		if m := yamlLinePattern.FindStringSubmatch(msg); m != nil {
-			if line, err := strconv.Atoi(m[1]); err == nil {
-				p.Line, p.Message = line, m[2]
-			}
+			line, _ = strconv.Atoi(m[1])
+			p.Message = m[2]
 		}
 		p.Message = strings.TrimPrefix(p.Message, "yaml: ")
+		if slices.Contains(yamlParserMessages, p.Message) {
+			line++
+		}
+		if line > 0 {
+			p.Line = line
+		}
 		ps = append(ps, p)
 	}
 	return ps
