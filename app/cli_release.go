@@ -11,7 +11,6 @@ import (
 
 	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/gitops"
-	"github.com/auger-dev/auger/manifests"
 )
 
 func newRenderCommand() *cobra.Command {
@@ -28,24 +27,17 @@ func newRenderCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			configs, err := a.Select(env, app)
-			if err != nil {
-				return err
-			}
 			renderer, err := rf.renderer()
 			if err != nil {
 				return err
 			}
+			rendered, err := (&commands.Releaser{Renderer: renderer}).Render(cmd.Context(), a, env, app)
+			if err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
-			for _, ec := range configs {
-				resolved, err := a.Resolve(ec)
-				if err != nil {
-					return err
-				}
-				files, err := renderer.Render(cmd.Context(), resolved, manifests.Release{ArtifactID: a.ID, Repository: a.Version.RepositoryName, SHA: a.Version.SHA})
-				if err != nil {
-					return err
-				}
+			for _, r := range rendered {
+				resolved, files := r.EnvConfig, r.Files
 				if out == "" {
 					for _, f := range files {
 						fmt.Fprintf(w, "---\n# %s/%s/%s\n%s", resolved.Env, resolved.App, f.Name, f.Data)

@@ -61,61 +61,78 @@ type Released struct {
 	Result    gitops.Result
 }
 
-// Release renders the artifact's env configs for env and writes each app's objects to
-// the environment's gitops folder, one commit per app. Every app is rendered before
-// anything is written, so a bad chart or template leaves the repository as it was.
-func (r *Releaser) Release(ctx context.Context, env Environment, req DeployRequest) ([]Released, error) {
-	if req.Artifact == nil {
-		return nil, errors.New("release: no artifact")
+// Rendered is one app of an artifact, resolved for an environment and rendered.
+type Rendered struct {
+	// EnvConfig is the env config after templating (app, env, namespace, values).
+	EnvConfig artifact.EnvConfig
+	Files     []manifests.File
+}
+
+// Render resolves and renders the artifact's env configs for env (every app, or only
+// app), without writing anything.
+func (r *Releaser) Render(ctx context.Context, a *artifact.Artifact, env, app string) ([]Rendered, error) {
+	if a == nil {
+		return nil, errors.New("render: no artifact")
 	}
-	configs, err := req.Artifact.Select(req.Env, req.App)
+	configs, err := a.Select(env, app)
 	if err != nil {
 		return nil, err
 	}
-	type rendered struct {
-		ec    artifact.EnvConfig
-		files map[string][]byte
-		names []string
-	}
-	var plans []rendered
+	out := make([]Rendered, 0, len(configs))
 	for _, ec := range configs {
-		resolved, err := req.Artifact.Resolve(ec)
+		resolved, err := a.Resolve(ec)
 		if err != nil {
 			return nil, err
 		}
-		if err := r.authorizer().Authorize(ctx, gitops.ActionRelease, resolved.Env, resolved.App); err != nil {
-			return nil, err
-		}
 		files, err := r.Renderer.Render(ctx, resolved, manifests.Release{
-			ArtifactID: req.Artifact.ID,
-			Repository: req.Artifact.Version.RepositoryName,
-			SHA:        req.Artifact.Version.SHA,
+			ArtifactID: a.ID,
+			Repository: a.Version.RepositoryName,
+			SHA:        a.Version.SHA,
 		})
 		if err != nil {
 			return nil, err
 		}
-		p := rendered{ec: resolved, files: make(map[string][]byte, len(files))}
-		for _, f := range files {
-			p.files[f.Name] = f.Data
-			p.names = append(p.names, f.Name)
+		out = append(out, Rendered{EnvConfig: resolved, Files: files})
+	}
+	return out, nil
+}
+
+// Release renders the artifact's env configs for env and writes each app's objects to
+// the environment's gitops folder, one commit per app. Every app is authorized and
+// rendered before anything is written, so a refusal, a bad chart or a bad template
+// leaves the repository as it was.
+func (r *Releaser) Release(ctx context.Context, env Environment, req DeployRequest) ([]Released, error) {
+	rendered, err := r.Render(ctx, req.Artifact, req.Env, req.App)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range rendered {
+		if err := r.authorizer().Authorize(ctx, gitops.ActionRelease, p.EnvConfig.Env, p.EnvConfig.App); err != nil {
+			return nil, err
 		}
-		sort.Strings(p.names)
-		plans = append(plans, p)
 	}
 	var done []Released
-	for _, p := range plans {
+	for _, p := range rendered {
+		ec := p.EnvConfig
+		files := make(map[string][]byte, len(p.Files))
+		names := make([]string, 0, len(p.Files))
+		for _, f := range p.Files {
+			files[f.Name] = f.Data
+			names = append(names, f.Name)
+		}
+		sort.Strings(names)
 		res, err := env.Repo.Release(ctx, gitops.Release{
-			Target:    gitops.Target{Env: p.ec.Env, Path: env.Path, App: p.ec.App},
+			Target:    gitops.Target{Env: ec.Env, Path: env.Path, App: ec.App},
 			Actor:     req.Actor,
-			Namespace: p.ec.Namespace,
+			Namespace: ec.Namespace,
 			Artifact:  req.Artifact.ID,
 			Version:   req.Artifact.Version,
-			Files:     p.files,
+			Files:     files,
 		})
 		if err != nil {
 			return done, err
 		}
-		done = append(done, Released{App: p.ec.App, Env: p.ec.Env, Namespace: p.ec.Namespace, Files: p.names, Result: res})
+		done = append(done, Released{App: ec.App, Env: ec.Env, Namespace: ec.Namespace, Files: names, Result: res})
 	}
 	return done, nil
 }
