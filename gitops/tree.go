@@ -31,6 +31,11 @@ func (w *objectWriter) put(o interface {
 	if err := o.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
+	return w.store(obj)
+}
+
+// store saves obj in the cache and remembers it for the push.
+func (w *objectWriter) store(obj plumbing.EncodedObject) (plumbing.Hash, error) {
 	h, err := w.s.SetEncodedObject(obj)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -53,12 +58,7 @@ func (w *objectWriter) blob(data []byte) (plumbing.Hash, error) {
 	if err := wr.Close(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, err := w.s.SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	w.written = append(w.written, h)
-	return h, nil
+	return w.store(obj)
 }
 
 // tree writes a tree from entries, sorted the way git requires.
