@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,6 +31,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root := NewRootCommand(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var cfgErr *ConfigError
+		if errors.As(err, &cfgErr) {
+			// One line per problem, so an operator fixes them all in one go.
+			for _, p := range cfgErr.Problems {
+				fmt.Fprintf(stderr, "auger: config: %s\n", oneLine(p))
+			}
+			return 1
+		}
 		fmt.Fprintf(stderr, "auger: %s\n", oneLine(err.Error()))
 		return 1
 	}
@@ -58,6 +67,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRollbackCommand(),
 		newReleasesCommand(),
 		newEnvCommand(),
+		newServeCommand(),
 	)
 	return root
 }

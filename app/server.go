@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/handlers"
+)
+
+// Server is `auger serve`: the GitHub App's HTTP server.
+type Server struct {
+	cfg     *Config
+	log     zerolog.Logger
+	metrics *metrics
+	queue   *queue
+	handler http.Handler
+	ready   atomic.Bool
+}
+
+// NewServer wires configuration → GitHub client creator → handlers → dispatcher.
+func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, metrics: newMetrics()}
+	var ghcfg githubapp.Config
+	ghcfg.WebURL, ghcfg.V3APIURL = cfg.GitHub.WebURL, cfg.GitHub.APIURL
+	ghcfg.App.IntegrationID, ghcfg.App.PrivateKey = cfg.GitHub.AppID, cfg.GitHub.PrivateKey
+	clients, err := githubapp.NewDefaultCachingClientCreator(ghcfg,
+		githubapp.WithClientUserAgent("auger/"+Version),
+		githubapp.WithClientTimeout(30*time.Second),
+		githubapp.WithClientMiddleware(s.metrics.githubTransport),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub client: %w", err)
+	}
+	rules := make([]commands.EnvironmentRules, 0, len(cfg.Environments))
+	for _, e := range cfg.Environments {
+		rules = append(rules, commands.EnvironmentRules{Name: e.Name, PolicyBranches: e.PolicyBranches})
+	}
+	base := &handlers.Base{
+		Clients:  clients,
+		Recorder: &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules},
+		Refs:     handlers.NewRefs(10000),
+		AppID:    cfg.GitHub.AppID,
+		WebURL:   cfg.GitHub.WebURL,
+		Observer: s.metrics,
+	}
+	s.queue = newQueue(cfg.Server.QueueSize, cfg.Server.Workers, cfg.Server.EventTimeout, log, s.metrics)
+	dispatcher := githubapp.NewEventDispatcher(
+		[]githubapp.EventHandler{
+			&handlers.CheckSuite{Base: base},
+			&handlers.CheckRun{Base: base},
+			&handlers.Push{Base: base},
+			&handlers.Installation{Base: base},
+		},
+		cfg.GitHub.WebhookSecret,
+		githubapp.WithScheduler(s.queue),
+		githubapp.WithErrorCallback(s.webhookError),
+		githubapp.WithResponseCallback(s.webhookAccepted),
+	)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/github/hook", s.webhook(dispatcher))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", s.metrics.handler())
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// go-githubapp logs through the request context; without a logger there it is silent.
+		mux.ServeHTTP(w, r.WithContext(s.log.WithContext(r.Context())))
+	})
+	return s, nil
+}
+
+// Handler is the server's HTTP handler (tests serve it with httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// SetReady marks the server as accepting webhooks (Run does it once listening).
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// webhook caps the body before the dispatcher reads it and times the acknowledgement.
+func (s *Server) webhook(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() { s.metrics.ack.Observe(since(start)) }()
+		if r.ContentLength > s.cfg.Server.MaxBodyBytes {
+			s.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", "payload larger than the server accepts")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.Server.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, outcome, msg string) {
+	s.metrics.webhooks.WithLabelValues(eventOf(r), outcome).Inc()
+	zerolog.Ctx(r.Context()).Warn().Str("event", eventOf(r)).Str("delivery", r.Header.Get("X-GitHub-Delivery")).
+		Int("status", code).Msg("webhook refused: " + msg)
+	http.Error(w, msg, code)
+}
+
+func eventOf(r *http.Request) string {
+	if e := r.Header.Get("X-GitHub-Event"); e != "" && len(e) < 64 {
+		return e
+	}
+	return "unknown"
+}
+
+// webhookError answers deliveries the dispatcher could not take: bad signatures 401,
+// oversized bodies 413, malformed payloads 400, a full queue 503 (GitHub can redeliver).
+func (s *Server) webhookError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve githubapp.ValidationError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", "payload larger than the server accepts")
+	case errors.As(err, &ve) && strings.Contains(ve.Cause.Error(), "signature"):
+		s.refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing or invalid X-Hub-Signature-256")
+	case errors.As(err, &ve):
+		s.refuse(w, r, http.StatusBadRequest, "invalid", "invalid webhook: "+ve.Cause.Error())
+	case errors.Is(err, githubapp.ErrCapacityExceeded):
+		s.refuse(w, r, http.StatusServiceUnavailable, "dropped", "queue full; redeliver later")
+	default:
+		s.metrics.webhooks.WithLabelValues(eventOf(r), "error").Inc()
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("webhook intake failed")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+func (s *Server) webhookAccepted(w http.ResponseWriter, r *http.Request, event string, handled bool) {
+	outcome := "accepted"
+	if !handled {
+		outcome = "ignored"
+	}
+	s.metrics.webhooks.WithLabelValues(eventOf(r), outcome).Inc()
+	githubapp.DefaultResponseCallback(w, r, event, handled)
+}
+
+// Run serves until ctx ends, then stops intake (readyz fails, new connections are
+// refused), drains the webhook queue and returns within the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Server.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.ready.Store(true)
+	s.log.Info().Str("listen", ln.Addr().String()).Int64("app_id", s.cfg.GitHub.AppID).
+		Int("environments", len(s.cfg.Environments)).Msg("auger serving")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.log.Info().Msg("stopping: no new webhooks, draining the queue")
+	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	httpErr := srv.Shutdown(shutdown)
+	drainErr := s.queue.Drain(shutdown)
+	if err := errors.Join(httpErr, drainErr); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info().Msg("stopped")
+	return nil
+}

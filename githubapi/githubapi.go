@@ -1,0 +1,277 @@
+// Package githubapi is Auger's one GitHub adapter: it implements the GitHub interface of
+// package commands with go-github, so that go-github's types stay here and in the
+// webhook handlers, and a major upgrade of go-github touches this package alone.
+package githubapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v50/github"
+
+	"github.com/auger-dev/auger/commands"
+)
+
+// Limits on what ReadDir reads, so a repository cannot make Auger read without end.
+const (
+	maxDirFiles = 50
+	maxFileSize = 1 << 20
+)
+
+// Client implements commands.GitHub for one installation (or one token).
+type Client struct {
+	gh *github.Client
+}
+
+var _ commands.GitHub = (*Client)(nil)
+
+// New wraps an authenticated go-github client.
+func New(gh *github.Client) *Client { return &Client{gh: gh} }
+
+// NewTokenClient is a client authenticated with a token, against the REST base URL
+// apiURL (empty for GitHub.com): what `auger artifact push` uses from CI.
+func NewTokenClient(apiURL, token string, httpClient *http.Client) (*Client, error) {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	transport := httpClient.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	authed := *httpClient
+	authed.Transport = tokenTransport{token: token, base: transport}
+	gh := github.NewClient(&authed)
+	if apiURL != "" {
+		u, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
+		if err != nil {
+			return nil, fmt.Errorf("GitHub API URL %q: %w", apiURL, err)
+		}
+		gh.BaseURL = u
+	}
+	return New(gh), nil
+}
+
+type tokenTransport struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.base.RoundTrip(r)
+}
+
+// wrap turns GitHub's errors into messages that name the request, and 404s into
+// commands.ErrNotFound.
+func wrap(err error, what string) error {
+	var ger *github.ErrorResponse
+	if errors.As(err, &ger) && ger.Response != nil {
+		if ger.Response.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%s: %w", what, commands.ErrNotFound)
+		}
+		detail := ger.Message
+		for _, e := range ger.Errors {
+			detail += "; " + strings.TrimSpace(e.Field+" "+e.Code+" "+e.Message)
+		}
+		return fmt.Errorf("%s: GitHub answered %d: %s", what, ger.Response.StatusCode, detail)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// CheckRuns lists the latest check run of each name on a commit.
+func (c *Client) CheckRuns(ctx context.Context, repo commands.RepoRef, sha string) ([]commands.CheckRun, error) {
+	opts := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
+	var out []commands.CheckRun
+	for {
+		res, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, sha, opts)
+		if err != nil {
+			return nil, wrap(err, "list check runs")
+		}
+		for _, cr := range res.CheckRuns {
+			out = append(out, fromCheckRun(cr))
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func fromCheckRun(cr *github.CheckRun) commands.CheckRun {
+	out := commands.CheckRun{
+		ID:         cr.GetID(),
+		Name:       cr.GetName(),
+		HeadSHA:    cr.GetHeadSHA(),
+		Status:     cr.GetStatus(),
+		Conclusion: cr.GetConclusion(),
+		AppID:      cr.GetApp().GetID(),
+		AppSlug:    cr.GetApp().GetSlug(),
+		ExternalID: cr.GetExternalID(),
+		DetailsURL: cr.GetDetailsURL(),
+		HTMLURL:    cr.GetHTMLURL(),
+	}
+	if o := cr.GetOutput(); o != nil {
+		out.Title, out.Summary, out.Text = o.GetTitle(), o.GetSummary(), o.GetText()
+	}
+	return out
+}
+
+func output(cr commands.CheckRun) *github.CheckRunOutput {
+	if cr.Title == "" && cr.Summary == "" && cr.Text == "" && len(cr.Annotations) == 0 {
+		return nil
+	}
+	o := &github.CheckRunOutput{Title: github.String(cr.Title), Summary: github.String(cr.Summary)}
+	if cr.Text != "" {
+		o.Text = github.String(cr.Text)
+	}
+	for _, a := range cr.Annotations {
+		o.Annotations = append(o.Annotations, &github.CheckRunAnnotation{
+			Path:            github.String(a.Path),
+			StartLine:       github.Int(a.StartLine),
+			EndLine:         github.Int(a.EndLine),
+			AnnotationLevel: github.String(a.Level),
+			Title:           github.String(a.Title),
+			Message:         github.String(a.Message),
+		})
+	}
+	return o
+}
+
+func actions(cr commands.CheckRun) []*github.CheckRunAction {
+	var out []*github.CheckRunAction
+	for _, a := range cr.Actions {
+		out = append(out, &github.CheckRunAction{Label: a.Label, Description: a.Description, Identifier: a.Identifier})
+	}
+	return out
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return github.String(s)
+}
+
+// CreateCheckRun creates a check run; a completed one gets its completion time now.
+func (c *Client) CreateCheckRun(ctx context.Context, repo commands.RepoRef, cr commands.CheckRun) (commands.CheckRun, error) {
+	opts := github.CreateCheckRunOptions{
+		Name:       cr.Name,
+		HeadSHA:    cr.HeadSHA,
+		DetailsURL: optional(cr.DetailsURL),
+		ExternalID: optional(cr.ExternalID),
+		Status:     optional(cr.Status),
+		Conclusion: optional(cr.Conclusion),
+		Output:     output(cr),
+		Actions:    actions(cr),
+	}
+	if cr.Status == "completed" {
+		opts.CompletedAt = &github.Timestamp{Time: time.Now()}
+	}
+	res, _, err := c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, opts)
+	if err != nil {
+		return commands.CheckRun{}, wrap(err, "create check run "+cr.Name)
+	}
+	return fromCheckRun(res), nil
+}
+
+// UpdateCheckRun updates a check run; its annotations are added to those it has.
+func (c *Client) UpdateCheckRun(ctx context.Context, repo commands.RepoRef, cr commands.CheckRun) (commands.CheckRun, error) {
+	opts := github.UpdateCheckRunOptions{
+		Name:       cr.Name,
+		DetailsURL: optional(cr.DetailsURL),
+		ExternalID: optional(cr.ExternalID),
+		Status:     optional(cr.Status),
+		Conclusion: optional(cr.Conclusion),
+		Output:     output(cr),
+		Actions:    actions(cr),
+	}
+	if cr.Status == "completed" {
+		opts.CompletedAt = &github.Timestamp{Time: time.Now()}
+	}
+	res, _, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, cr.ID, opts)
+	if err != nil {
+		return commands.CheckRun{}, wrap(err, "update check run "+cr.Name)
+	}
+	return fromCheckRun(res), nil
+}
+
+// CreateStatus sets a commit status.
+func (c *Client) CreateStatus(ctx context.Context, repo commands.RepoRef, sha string, s commands.Status) error {
+	_, _, err := c.gh.Repositories.CreateStatus(ctx, repo.Owner, repo.Name, sha, &github.RepoStatus{
+		State:       github.String(s.State),
+		Context:     github.String(s.Context),
+		Description: optional(s.Description),
+		TargetURL:   optional(s.TargetURL),
+	})
+	if err != nil {
+		return wrap(err, "create status "+s.Context)
+	}
+	return nil
+}
+
+// ReadDir reads the regular files directly inside dir at sha (at most 50, each at most
+// 1 MiB), or returns commands.ErrNotFound when dir does not exist.
+func (c *Client) ReadDir(ctx context.Context, repo commands.RepoRef, sha, dir string) ([]commands.RepoFile, error) {
+	ref := &github.RepositoryContentGetOptions{Ref: sha}
+	_, entries, _, err := c.gh.Repositories.GetContents(ctx, repo.Owner, repo.Name, dir, ref)
+	if err != nil {
+		return nil, wrap(err, "read "+dir+"/")
+	}
+	var files []commands.RepoFile
+	for _, e := range entries {
+		if e.GetType() != "file" {
+			continue
+		}
+		if len(files) == maxDirFiles {
+			return nil, fmt.Errorf("read %s/: more than %d files", dir, maxDirFiles)
+		}
+		p := path.Join(dir, e.GetName())
+		if e.GetSize() > maxFileSize {
+			return nil, fmt.Errorf("read %s: larger than %d bytes", p, maxFileSize)
+		}
+		f, _, _, err := c.gh.Repositories.GetContents(ctx, repo.Owner, repo.Name, p, ref)
+		if err != nil {
+			return nil, wrap(err, "read "+p)
+		}
+		if f == nil {
+			continue
+		}
+		data, err := decodeContent(f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		files = append(files, commands.RepoFile{Path: p, Content: data})
+	}
+	return files, nil
+}
+
+// decodeContent decodes a file's content (go-github handles GitHub's base64).
+func decodeContent(f *github.RepositoryContent) ([]byte, error) {
+	s, err := f.GetContent()
+	return []byte(s), err
+}
+
+// Commit reads a commit's message, author and committer.
+func (c *Client) Commit(ctx context.Context, repo commands.RepoRef, sha string) (commands.Commit, error) {
+	rc, _, err := c.gh.Repositories.GetCommit(ctx, repo.Owner, repo.Name, sha, nil)
+	if err != nil {
+		return commands.Commit{}, wrap(err, "read commit")
+	}
+	gc := rc.GetCommit()
+	return commands.Commit{
+		SHA:            rc.GetSHA(),
+		Message:        gc.GetMessage(),
+		AuthorName:     gc.GetAuthor().GetName(),
+		AuthorEmail:    gc.GetAuthor().GetEmail(),
+		CommitterName:  gc.GetCommitter().GetName(),
+		CommitterEmail: gc.GetCommitter().GetEmail(),
+		HTMLURL:        rc.GetHTMLURL(),
+	}, nil
+}

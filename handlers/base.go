@@ -1,0 +1,102 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v50/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/githubapi"
+)
+
+// Observer is told what each artifact recording did (the server counts it).
+type Observer interface {
+	RecordedArtifact(outcome string)
+}
+
+// Base holds what every handler needs.
+type Base struct {
+	Clients  githubapp.ClientCreator
+	Recorder *commands.Recorder
+	// Refs remembers what push events said about commits, for the check events that
+	// follow them.
+	Refs *Refs
+	// AppID is Auger's own App: events about its own check runs are ignored.
+	AppID int64
+	// WebURL is GitHub's web base (https://github.com/), for links.
+	WebURL   string
+	Observer Observer
+}
+
+// github returns the GitHub adapter for an installation.
+func (b *Base) github(installationID int64) (commands.GitHub, error) {
+	client, err := b.Clients.NewInstallationClient(installationID)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub client for installation %d: %w", installationID, err)
+	}
+	return githubapi.New(client), nil
+}
+
+func repoRef(r *github.Repository) commands.RepoRef {
+	return commands.RepoRef{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
+}
+
+// record builds the record request of a commit from what its event said and what the
+// push event before it said, and records the artifact.
+func (b *Base) record(ctx context.Context, installationID int64, repo *github.Repository, sha, headBranch string, prs []*github.PullRequest) error {
+	log := zerolog.Ctx(ctx)
+	gh, err := b.github(installationID)
+	if err != nil {
+		return err
+	}
+	ref := repoRef(repo)
+	req := commands.RecordRequest{Repo: ref, SHA: sha, Branch: headBranch}
+	if seen, ok := b.Refs.Get(ref.FullName(), sha); ok {
+		req.Tag = seen.Tag
+		if seen.Branch != "" {
+			req.Branch = seen.Branch
+		}
+		req.Commit = seen.Commit
+	}
+	if len(prs) > 0 && req.Tag == "" {
+		pr := prs[0]
+		req.PullRequest = &commands.PullRequestRef{
+			Number:  pr.GetNumber(),
+			HeadRef: pr.GetHead().GetRef(),
+			BaseRef: pr.GetBase().GetRef(),
+			URL:     fmt.Sprintf("%s%s/pull/%d", b.WebURL, ref.FullName(), pr.GetNumber()),
+		}
+	}
+	res, err := b.Recorder.Record(ctx, gh, req)
+	outcome := string(res.Outcome)
+	if err != nil {
+		outcome = "error"
+	}
+	if b.Observer != nil {
+		b.Observer.RecordedArtifact(outcome)
+	}
+	if err != nil {
+		return err
+	}
+	ev := log.Debug()
+	if res.Outcome == commands.OutcomeRecorded || res.Outcome == commands.OutcomeInvalid {
+		ev = log.Info().Int64("check_run", res.CheckRun.ID)
+	}
+	ev.Str("sha", sha).Str("outcome", outcome).Str("reason", res.Reason).Msg("artifact recording")
+	return nil
+}
+
+// branchOf returns the branch or tag a ref names.
+func branchOf(ref string) (branch, tag string) {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return b, ""
+	}
+	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		return "", t
+	}
+	return "", ""
+}
