@@ -10,11 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/githubapi"
 )
 
 func newArtifactCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "artifact", Short: "Create and extend release artifacts (from CI)"}
-	cmd.AddCommand(newArtifactCreateCommand(), newArtifactAddCommand())
+	cmd.AddCommand(newArtifactCreateCommand(), newArtifactAddCommand(), newArtifactPushCommand())
 	return cmd
 }
 
@@ -213,4 +215,43 @@ func writeArtifact(path string, a *artifact.Artifact) error {
 		return fmt.Errorf("write artifact: %w", err)
 	}
 	return nil
+}
+
+func newArtifactPushCommand() *cobra.Command {
+	var in, tokenEnv, apiURL string
+	cmd := &cobra.Command{
+		Use:   "push [--artifact artifact.json]",
+		Short: "Upload an artifact from CI as the check run \"Auger: artifact upload\" on its commit",
+		Long: "Upload an artifact from CI. The token (GITHUB_TOKEN in GitHub Actions, with checks: write)\n" +
+			"creates the check run \"Auger: artifact upload\"; the Auger server validates it and records\n" +
+			"\"Auger: artifact\" from it once CI passes. The API URL defaults to GITHUB_API_URL.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := readArtifact(in)
+			if err != nil {
+				return err
+			}
+			token := os.Getenv(tokenEnv)
+			if token == "" {
+				return fmt.Errorf("no token: set %s (in GitHub Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}, with permissions: checks: write)", tokenEnv)
+			}
+			if apiURL == "" {
+				apiURL = os.Getenv("GITHUB_API_URL")
+			}
+			gh, err := githubapi.NewTokenClient(apiURL, token, nil)
+			if err != nil {
+				return err
+			}
+			cr, err := commands.Upload(cmd.Context(), gh, a)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "uploaded artifact %s to %s@%s: %s\n", a.ID, a.Version.RepositoryName, short(a.Version.SHA), cr.HTMLURL)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in, "artifact", "artifact.json", "artifact file to upload")
+	cmd.Flags().StringVar(&tokenEnv, "token-env", "GITHUB_TOKEN", "environment variable holding the GitHub token")
+	cmd.Flags().StringVar(&apiURL, "api-url", "", "GitHub REST API base (default: $GITHUB_API_URL, else GitHub.com)")
+	return cmd
 }

@@ -637,3 +637,30 @@ func short(s string) string {
 	}
 	return s
 }
+
+// Upload records an artifact built by CI as the check run "Auger: artifact upload" on
+// its commit; Auger validates it and records "Auger: artifact" from it once CI passes.
+func Upload(ctx context.Context, gh GitHub, a *artifact.Artifact) (CheckRun, error) {
+	if err := a.Validate(); err != nil {
+		return CheckRun{}, err
+	}
+	text, problems := artifactText(a)
+	if len(problems) > 0 {
+		return CheckRun{}, &artifact.ValidationError{Problems: problems}
+	}
+	owner, name, _ := strings.Cut(a.Version.RepositoryName, "/")
+	cr, err := gh.CreateCheckRun(ctx, RepoRef{Owner: owner, Name: name}, CheckRun{
+		Name:       CheckArtifactUpload,
+		HeadSHA:    a.Version.SHA,
+		Status:     "completed",
+		Conclusion: "neutral",
+		ExternalID: a.ID,
+		Title:      "Release artifact from CI",
+		Summary:    "Uploaded by `auger artifact push`; Auger records it as `" + CheckArtifact + "` once CI passes.",
+		Text:       text,
+	})
+	if err != nil {
+		return CheckRun{}, fmt.Errorf("upload artifact to %s@%s: %w", a.Version.RepositoryName, short(a.Version.SHA), err)
+	}
+	return cr, nil
+}
