@@ -157,3 +157,15 @@ func TestServeRefusesToStartWithoutCredentials(t *testing.T) {
 		t.Fatalf("serve without credentials (%d):\n%s", code, stderr)
 	}
 }
+
+// The example configuration in the README must load; its only problem here is the
+// agent token file that exists on a real server.
+func TestExampleConfigLoads(t *testing.T) {
+	keyFile := writeFile(t, "key.pem", testKey(t))
+	_, err := app.LoadConfig("../examples/auger.yaml", []string{"AUGER_GITHUB_APP_ID=1", "AUGER_GITHUB_PRIVATE_KEY_FILE=" + keyFile,
+		"AUGER_GITHUB_WEBHOOK_SECRET=x", "AUGER_AGENT_TOKEN_STAGING=t"})
+	var cfgErr *app.ConfigError
+	if !errors.As(err, &cfgErr) || len(cfgErr.Problems) != 1 || !strings.Contains(cfgErr.Problems[0], "/etc/auger/agent-token-production") {
+		t.Fatalf("example config: %v", err)
+	}
+}
