@@ -124,12 +124,14 @@ func eventOf(r *http.Request) string {
 func (s *Server) webhookError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve githubapp.ValidationError
 	var tooBig *http.MaxBytesError
+	isValidation := errors.As(err, &ve)
 	switch {
-	case errors.As(err, &tooBig):
+	// ValidationError does not unwrap its cause, so look at the cause itself.
+	case errors.As(err, &tooBig) || (isValidation && errors.As(ve.Cause, &tooBig)):
 		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", "payload larger than the server accepts")
-	case errors.As(err, &ve) && strings.Contains(ve.Cause.Error(), "signature"):
+	case isValidation && strings.Contains(ve.Cause.Error(), "signature"):
 		s.refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing or invalid X-Hub-Signature-256")
-	case errors.As(err, &ve):
+	case isValidation:
 		s.refuse(w, r, http.StatusBadRequest, "invalid", "invalid webhook: "+ve.Cause.Error())
 	case errors.Is(err, githubapp.ErrCapacityExceeded):
 		s.refuse(w, r, http.StatusServiceUnavailable, "dropped", "queue full; redeliver later")

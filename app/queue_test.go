@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+)
+
+// blockingHandler blocks every event until release is closed.
+type blockingHandler struct {
+	release chan struct{}
+	handled atomic.Int32
+	fail    bool
+}
+
+func (h *blockingHandler) Handles() []string { return []string{"push"} }
+func (h *blockingHandler) Handle(ctx context.Context, _, _ string, _ []byte) error {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h.handled.Add(1)
+	if h.fail {
+		return errors.New("boom")
+	}
+	return nil
+}
+
+func dispatch(h githubapp.EventHandler, id string) githubapp.Dispatch {
+	return githubapp.Dispatch{Handler: h, EventType: "push", DeliveryID: id, Payload: []byte(`{}`)}
+}
+
+func TestQueueRefusesWhenFullAndDrains(t *testing.T) {
+	h := &blockingHandler{release: make(chan struct{})}
+	q := newQueue(2, 1, time.Minute, zerolog.Nop(), newMetrics())
+	ctx := context.Background()
+	// One event in the worker, two queued: the fourth is refused, never dropped silently.
+	for i, id := range []string{"a", "b", "c"} {
+		if err := q.Schedule(ctx, dispatch(h, id)); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if i == 0 {
+			time.Sleep(20 * time.Millisecond) // let the worker take it
+		}
+	}
+	if err := q.Schedule(ctx, dispatch(h, "d")); !errors.Is(err, githubapp.ErrCapacityExceeded) {
+		t.Fatalf("full queue: %v", err)
+	}
+	// A refused delivery may come again later and is then accepted.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var drainErr error
+	go func() { defer wg.Done(); drainErr = q.Drain(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	if err := q.Schedule(ctx, dispatch(h, "e")); !errors.Is(err, githubapp.ErrCapacityExceeded) {
+		t.Errorf("draining queue accepted an event: %v", err)
+	}
+	close(h.release)
+	wg.Wait()
+	if drainErr != nil || h.handled.Load() != 3 {
+		t.Fatalf("drain: %v, handled %d, want 3", drainErr, h.handled.Load())
+	}
+}
+
+func TestQueueSkipsRedeliveriesButRetriesFailures(t *testing.T) {
+	release := make(chan struct{})
+	close(release)
+	ok := &blockingHandler{release: release}
+	q := newQueue(10, 2, time.Minute, zerolog.Nop(), newMetrics())
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if err := q.Schedule(ctx, dispatch(ok, "same-delivery")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	failing := &blockingHandler{release: release, fail: true}
+	for i := 0; i < 2; i++ {
+		if err := q.Schedule(ctx, dispatch(failing, "failing-delivery")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := q.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok.handled.Load() != 1 {
+		t.Errorf("a redelivered event ran %d times", ok.handled.Load())
+	}
+	if failing.handled.Load() != 2 {
+		t.Errorf("a failed event's redelivery ran %d times, want 2", failing.handled.Load())
+	}
+}
+
+func TestQueueMalformedPayload(t *testing.T) {
+	q := newQueue(1, 1, time.Minute, zerolog.Nop(), newMetrics())
+	err := q.Schedule(context.Background(), githubapp.Dispatch{EventType: "push", Payload: []byte(`{"ref": `)})
+	var ve githubapp.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("malformed payload: %v", err)
+	}
+}
+
+func TestQueueEventTimeout(t *testing.T) {
+	h := &blockingHandler{release: make(chan struct{})}
+	q := newQueue(1, 1, 50*time.Millisecond, zerolog.Nop(), newMetrics())
+	if err := q.Schedule(context.Background(), dispatch(h, "slow")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := q.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Error("an event ran past its timeout")
+	}
+}
