@@ -176,4 +176,3 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 	t.Fatal("condition not met in time")
 }
-
