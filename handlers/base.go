@@ -47,20 +47,23 @@ func repoRef(r *github.Repository) commands.RepoRef {
 
 // record builds the record request of a commit from what its event said and what the
 // push event before it said, and records the artifact.
-func (b *Base) record(ctx context.Context, installationID int64, repo *github.Repository, sha, headBranch string, prs []*github.PullRequest) error {
+// commit is what the event said about the commit itself, when it said anything.
+func (b *Base) record(ctx context.Context, installationID int64, repo *github.Repository, sha, headBranch string, prs []*github.PullRequest, commit *commands.Commit) error {
 	log := zerolog.Ctx(ctx)
 	gh, err := b.github(installationID)
 	if err != nil {
 		return err
 	}
 	ref := repoRef(repo)
-	req := commands.RecordRequest{Repo: ref, SHA: sha, Branch: headBranch}
+	req := commands.RecordRequest{Repo: ref, SHA: sha, Branch: headBranch, Commit: commit}
 	if seen, ok := b.Refs.Get(ref.FullName(), sha); ok {
 		req.Tag = seen.Tag
 		if seen.Branch != "" {
 			req.Branch = seen.Branch
 		}
-		req.Commit = seen.Commit
+		if req.Commit == nil {
+			req.Commit = seen.Commit
+		}
 	}
 	if len(prs) > 0 && req.Tag == "" {
 		pr := prs[0]
@@ -99,4 +102,20 @@ func branchOf(ref string) (branch, tag string) {
 		return "", t
 	}
 	return "", ""
+}
+
+// headCommit converts the commit a check suite event carries.
+func headCommit(c *github.Commit, sha, htmlURL string) *commands.Commit {
+	if c == nil || c.GetMessage() == "" {
+		return nil
+	}
+	return &commands.Commit{
+		SHA:            sha,
+		Message:        c.GetMessage(),
+		AuthorName:     c.GetAuthor().GetName(),
+		AuthorEmail:    c.GetAuthor().GetEmail(),
+		CommitterName:  c.GetCommitter().GetName(),
+		CommitterEmail: c.GetCommitter().GetEmail(),
+		HTMLURL:        htmlURL,
+	}
 }

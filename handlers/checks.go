@@ -26,7 +26,10 @@ func (h *CheckSuite) Handle(ctx context.Context, _, _ string, payload []byte) er
 		return nil
 	}
 	ctx, _ = githubapp.PrepareRepoContext(ctx, event.GetInstallation().GetID(), event.GetRepo())
-	return h.record(ctx, event.GetInstallation().GetID(), event.GetRepo(), suite.GetHeadSHA(), suite.GetHeadBranch(), suite.PullRequests)
+	repo := event.GetRepo()
+	commitURL := repo.GetHTMLURL() + "/commit/" + suite.GetHeadSHA()
+	return h.record(ctx, event.GetInstallation().GetID(), repo, suite.GetHeadSHA(), suite.GetHeadBranch(), suite.PullRequests,
+		headCommit(suite.HeadCommit, suite.GetHeadSHA(), commitURL))
 }
 
 // CheckRun records a commit's artifact when one of its check runs completes. (The
@@ -47,7 +50,7 @@ func (h *CheckRun) Handle(ctx context.Context, _, _ string, payload []byte) erro
 		return nil
 	}
 	ctx, _ = githubapp.PrepareRepoContext(ctx, event.GetInstallation().GetID(), event.GetRepo())
-	return h.record(ctx, event.GetInstallation().GetID(), event.GetRepo(), run.GetHeadSHA(), run.GetCheckSuite().GetHeadBranch(), run.PullRequests)
+	return h.record(ctx, event.GetInstallation().GetID(), event.GetRepo(), run.GetHeadSHA(), run.GetCheckSuite().GetHeadBranch(), run.PullRequests, nil)
 }
 
 var (
