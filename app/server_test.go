@@ -40,7 +40,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func testServer(t *testing.T, extraEnv ...string) (*app.Server, *app.Config, *syncBuffer) {
+func testServer(t testing.TB, extraEnv ...string) (*app.Server, *app.Config, *syncBuffer) {
 	t.Helper()
 	env := append([]string{"AUGER_GITHUB_APP_ID=1", "AUGER_GITHUB_PRIVATE_KEY=" + testKey(t), "AUGER_GITHUB_WEBHOOK_SECRET=" + testSecret,
 		"AUGER_GITHUB_API_URL=http://127.0.0.1:1/"}, extraEnv...)
