@@ -55,8 +55,8 @@ type Action struct {
 	Identifier  string // at most 20 characters
 }
 
-// Status is a commit status.
-type Status struct {
+// CommitStatus is a commit status.
+type CommitStatus struct {
 	State       string // pending, success, failure, error
 	Context     string
 	Description string // at most 140 characters
@@ -91,7 +91,7 @@ type GitHub interface {
 	CreateCheckRun(ctx context.Context, repo RepoRef, cr CheckRun) (CheckRun, error)
 	// UpdateCheckRun updates cr.ID; annotations are added to those already there.
 	UpdateCheckRun(ctx context.Context, repo RepoRef, cr CheckRun) (CheckRun, error)
-	CreateStatus(ctx context.Context, repo RepoRef, sha string, s Status) error
+	CreateStatus(ctx context.Context, repo RepoRef, sha string, s CommitStatus) error
 	// ReadDir returns the regular files directly inside dir at sha, or ErrNotFound.
 	ReadDir(ctx context.Context, repo RepoRef, sha, dir string) ([]RepoFile, error)
 	Commit(ctx context.Context, repo RepoRef, sha string) (Commit, error)

@@ -390,7 +390,7 @@ func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequ
 	if err != nil {
 		return CheckRun{}, fmt.Errorf("record artifact check run on %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
 	}
-	err = gh.CreateStatus(ctx, req.Repo, req.SHA, Status{
+	err = gh.CreateStatus(ctx, req.Repo, req.SHA, CommitStatus{
 		State:       "success",
 		Context:     StatusArtifact,
 		Description: truncate("Artifact for "+joinOr(envs, "no environment"), maxStatusDesc),

@@ -203,7 +203,7 @@ func (c *Client) UpdateCheckRun(ctx context.Context, repo commands.RepoRef, cr c
 }
 
 // CreateStatus sets a commit status.
-func (c *Client) CreateStatus(ctx context.Context, repo commands.RepoRef, sha string, s commands.Status) error {
+func (c *Client) CreateStatus(ctx context.Context, repo commands.RepoRef, sha string, s commands.CommitStatus) error {
 	_, _, err := c.gh.Repositories.CreateStatus(ctx, repo.Owner, repo.Name, sha, &github.RepoStatus{
 		State:       github.String(s.State),
 		Context:     github.String(s.Context),
