@@ -173,8 +173,12 @@ func TestUnrelatedFilesUntouched(t *testing.T) {
 	git(t, path, "commit", "-qm", "Add infra")
 	before := git(t, path, "rev-parse", "HEAD:infra", "HEAD:staging/shared.yaml")
 
-	if _, err := repo.Release(ctx, release("frontend", "staging", "6666666666666666666666666666666666666666", "v2")); err != nil {
+	res, err := repo.Release(ctx, release("frontend", "staging", "6666666666666666666666666666666666666666", "v2"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(res.Diff.Changed) != 1 || res.Diff.Changed[0] != "deployment-frontend.yaml" || len(res.Diff.Added)+len(res.Diff.Removed) != 0 {
+		t.Errorf("diff = %+v", res.Diff)
 	}
 	if _, err := repo.Release(ctx, release("api", "staging", "6666666666666666666666666666666666666666", "v2")); err != nil {
 		t.Fatal(err)

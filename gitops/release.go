@@ -104,6 +104,7 @@ func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
 		}
 	}
 	kust := kustomization(rel.Files)
+	var diff Diff
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
 		folder := strings.Join(parts, "/")
 		if done := st.recorded(folder, rel.Trigger); done != "" {
@@ -123,6 +124,7 @@ func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
 		if sameRelease(curFiles, rel) {
 			return nil, "", nil
 		}
+		diff = diffFiles(curFiles, rel.Files)
 		files := make(map[string][]byte, len(rel.Files)+2)
 		for k, v := range rel.Files {
 			files[k] = v
@@ -157,6 +159,9 @@ func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
 	})
 	if err != nil {
 		return res, fmt.Errorf("release %s to %s: %w", rel.App, rel.Env, err)
+	}
+	if res.Changed {
+		res.Diff = diff
 	}
 	return res, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,15 @@ type Result struct {
 	Changed bool
 	// Branch is the branch written.
 	Branch string
+	// Diff is what a release changed among the app's objects.
+	Diff Diff
+}
+
+// Diff names the object files a release added, changed and removed.
+type Diff struct {
+	Added   []string `json:"added,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+	Removed []string `json:"removed,omitempty"`
 }
 
 // ErrRejected is returned when a push was still rejected after every retry.
@@ -238,6 +248,32 @@ type plan struct {
 // change computes a plan from the current state of the branch. It is called again on
 // the new tip when a push is rejected, so it must derive everything from st.
 type change func(st *state) (*plan, string, error)
+
+// diffFiles compares an app's object files before and after, leaving out Auger's own.
+func diffFiles(before, after map[string][]byte) Diff {
+	var d Diff
+	for name, data := range after {
+		if name == RecordFile || name == KustomizationFile {
+			continue
+		}
+		old, ok := before[name]
+		switch {
+		case !ok:
+			d.Added = append(d.Added, name)
+		case !bytes.Equal(old, data):
+			d.Changed = append(d.Changed, name)
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok && name != RecordFile && name != KustomizationFile {
+			d.Removed = append(d.Removed, name)
+		}
+	}
+	sort.Strings(d.Added)
+	sort.Strings(d.Changed)
+	sort.Strings(d.Removed)
+	return d
+}
 
 // write applies ch on the branch tip and pushes it with compare-and-swap, re-applying
 // on the new tip when another writer got there first.
