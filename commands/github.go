@@ -96,3 +96,67 @@ type GitHub interface {
 	ReadDir(ctx context.Context, repo RepoRef, sha, dir string) ([]RepoFile, error)
 	Commit(ctx context.Context, repo RepoRef, sha string) (Commit, error)
 }
+
+// PullRequest is what the release commands need of a pull request.
+type PullRequest struct {
+	Number  int
+	State   string // open, closed
+	HTMLURL string
+	Author  string
+	HeadSHA string
+	HeadRef string
+	BaseRef string
+	// HeadRepo is the full name of the repository the head branch lives in; it differs
+	// from the base repository for pull requests from forks.
+	HeadRepo string
+	Merged   bool
+}
+
+// Review is one pull request review.
+type Review struct {
+	User     string
+	State    string // APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+	CommitID string
+}
+
+// Comment is an issue or pull request comment.
+type Comment struct {
+	ID      int64
+	HTMLURL string
+	Body    string
+}
+
+// Deployment is a GitHub Deployment of a commit to an environment.
+type Deployment struct {
+	ID                    int64
+	Ref                   string
+	Environment           string
+	Description           string
+	Payload               map[string]any
+	ProductionEnvironment bool
+}
+
+// DeploymentStatus is one status of a Deployment.
+type DeploymentStatus struct {
+	State          string // in_progress, success, failure, error, inactive, queued, pending
+	Description    string // at most 140 characters
+	EnvironmentURL string
+	LogURL         string
+}
+
+// PullRequestsGitHub is what the pull-request commands need from GitHub besides GitHub.
+type PullRequestsGitHub interface {
+	GitHub
+	// Permission is login's role on repo: admin, maintain, write, triage, read or none.
+	Permission(ctx context.Context, repo RepoRef, login string) (string, error)
+	// TeamMember tells whether login is an active member of org/team.
+	TeamMember(ctx context.Context, org, team, login string) (bool, error)
+	PullRequest(ctx context.Context, repo RepoRef, number int) (PullRequest, error)
+	Reviews(ctx context.Context, repo RepoRef, number int) ([]Review, error)
+	CreateComment(ctx context.Context, repo RepoRef, issue int, body string) (Comment, error)
+	UpdateComment(ctx context.Context, repo RepoRef, id int64, body string) error
+	// React adds a reaction (eyes, rocket, confused, ...) to a comment.
+	React(ctx context.Context, repo RepoRef, commentID int64, content string) error
+	CreateDeployment(ctx context.Context, repo RepoRef, d Deployment) (Deployment, error)
+	CreateDeploymentStatus(ctx context.Context, repo RepoRef, deploymentID int64, s DeploymentStatus) error
+}

@@ -275,3 +275,135 @@ func (c *Client) Commit(ctx context.Context, repo commands.RepoRef, sha string) 
 		HTMLURL:        rc.GetHTMLURL(),
 	}, nil
 }
+
+var _ commands.PullRequestsGitHub = (*Client)(nil)
+
+// Permission is login's role on repo (maintain and triage included, unlike the legacy
+// permission field).
+func (c *Client) Permission(ctx context.Context, repo commands.RepoRef, login string) (string, error) {
+	p, _, err := c.gh.Repositories.GetPermissionLevel(ctx, repo.Owner, repo.Name, login)
+	if err != nil {
+		var ger *github.ErrorResponse
+		if errors.As(err, &ger) && ger.Response != nil && ger.Response.StatusCode == http.StatusNotFound {
+			return "none", nil
+		}
+		return "", wrap(err, "read permission of "+login)
+	}
+	if role := p.GetUser().GetRoleName(); role != "" {
+		return role, nil
+	}
+	return p.GetPermission(), nil
+}
+
+// TeamMember tells whether login is an active member of org/team.
+func (c *Client) TeamMember(ctx context.Context, org, team, login string) (bool, error) {
+	m, _, err := c.gh.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
+	if err != nil {
+		if errors.Is(wrap(err, ""), commands.ErrNotFound) {
+			return false, nil
+		}
+		return false, wrap(err, "read membership of "+login+" in "+org+"/"+team)
+	}
+	return m.GetState() == "active", nil
+}
+
+// PullRequest reads a pull request.
+func (c *Client) PullRequest(ctx context.Context, repo commands.RepoRef, number int) (commands.PullRequest, error) {
+	pr, _, err := c.gh.PullRequests.Get(ctx, repo.Owner, repo.Name, number)
+	if err != nil {
+		return commands.PullRequest{}, wrap(err, fmt.Sprintf("read pull request #%d", number))
+	}
+	return commands.PullRequest{
+		Number:   pr.GetNumber(),
+		State:    pr.GetState(),
+		HTMLURL:  pr.GetHTMLURL(),
+		Author:   pr.GetUser().GetLogin(),
+		HeadSHA:  pr.GetHead().GetSHA(),
+		HeadRef:  pr.GetHead().GetRef(),
+		BaseRef:  pr.GetBase().GetRef(),
+		HeadRepo: pr.GetHead().GetRepo().GetFullName(),
+		Merged:   pr.GetMerged(),
+	}, nil
+}
+
+// Reviews lists a pull request's reviews.
+func (c *Client) Reviews(ctx context.Context, repo commands.RepoRef, number int) ([]commands.Review, error) {
+	opts := &github.ListOptions{PerPage: 100}
+	var out []commands.Review
+	for {
+		rs, resp, err := c.gh.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opts)
+		if err != nil {
+			return nil, wrap(err, fmt.Sprintf("list reviews of #%d", number))
+		}
+		for _, r := range rs {
+			out = append(out, commands.Review{User: r.GetUser().GetLogin(), State: r.GetState(), CommitID: r.GetCommitID()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// CreateComment comments on an issue or pull request.
+func (c *Client) CreateComment(ctx context.Context, repo commands.RepoRef, issue int, body string) (commands.Comment, error) {
+	cm, _, err := c.gh.Issues.CreateComment(ctx, repo.Owner, repo.Name, issue, &github.IssueComment{Body: github.String(body)})
+	if err != nil {
+		return commands.Comment{}, wrap(err, fmt.Sprintf("comment on #%d", issue))
+	}
+	return commands.Comment{ID: cm.GetID(), HTMLURL: cm.GetHTMLURL(), Body: cm.GetBody()}, nil
+}
+
+// UpdateComment replaces a comment's body.
+func (c *Client) UpdateComment(ctx context.Context, repo commands.RepoRef, id int64, body string) error {
+	_, _, err := c.gh.Issues.EditComment(ctx, repo.Owner, repo.Name, id, &github.IssueComment{Body: github.String(body)})
+	if err != nil {
+		return wrap(err, fmt.Sprintf("edit comment %d", id))
+	}
+	return nil
+}
+
+// React adds a reaction to a comment.
+func (c *Client) React(ctx context.Context, repo commands.RepoRef, commentID int64, content string) error {
+	_, _, err := c.gh.Reactions.CreateIssueCommentReaction(ctx, repo.Owner, repo.Name, commentID, content)
+	if err != nil {
+		return wrap(err, "react "+content)
+	}
+	return nil
+}
+
+// CreateDeployment creates a Deployment. Auger's own in-progress deploy check must not
+// block it, so it requires no contexts and never merges the default branch in.
+func (c *Client) CreateDeployment(ctx context.Context, repo commands.RepoRef, d commands.Deployment) (commands.Deployment, error) {
+	req := &github.DeploymentRequest{
+		Ref:                   github.String(d.Ref),
+		Environment:           github.String(d.Environment),
+		Description:           optional(d.Description),
+		AutoMerge:             github.Bool(false),
+		RequiredContexts:      &[]string{},
+		ProductionEnvironment: github.Bool(d.ProductionEnvironment),
+	}
+	if d.Payload != nil {
+		req.Payload = d.Payload
+	}
+	dep, _, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, req)
+	if err != nil {
+		return commands.Deployment{}, wrap(err, "create deployment to "+d.Environment)
+	}
+	d.ID = dep.GetID()
+	return d, nil
+}
+
+// CreateDeploymentStatus adds a status to a Deployment.
+func (c *Client) CreateDeploymentStatus(ctx context.Context, repo commands.RepoRef, deploymentID int64, s commands.DeploymentStatus) error {
+	_, _, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, deploymentID, &github.DeploymentStatusRequest{
+		State:          github.String(s.State),
+		Description:    optional(s.Description),
+		EnvironmentURL: optional(s.EnvironmentURL),
+		LogURL:         optional(s.LogURL),
+	})
+	if err != nil {
+		return wrap(err, "create deployment status "+s.State)
+	}
+	return nil
+}
