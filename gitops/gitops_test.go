@@ -150,7 +150,7 @@ func TestIdempotentWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dup.Changed || dup.Commit != first.Commit {
+	if dup.Changed || !dup.Recorded || dup.Commit != first.Commit {
 		t.Errorf("repeated trigger made a commit: %+v (first %s)", dup, first.Commit)
 	}
 	if n := git(t, path, "rev-list", "--count", "HEAD"); n != "1" {
@@ -268,6 +268,9 @@ func TestLogRollbackAndExternalChanges(t *testing.T) {
 	}
 	if _, _, err = repo.Rollback(ctx, target, "99", gitops.Actor{}); err == nil || !strings.Contains(err.Error(), "no release 99") {
 		t.Errorf("rollback to a missing number: %v", err)
+	}
+	if apps, err := repo.Apps(ctx, gitops.Target{Env: "staging"}); err != nil || strings.Join(apps, ",") != "api,frontend" {
+		t.Errorf("apps = %v, %v", apps, err)
 	}
 	// The other app's history is its own.
 	apiLog, err := repo.Log(ctx, gitops.Target{Env: "staging", App: "api"})

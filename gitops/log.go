@@ -121,6 +121,32 @@ func (r *Repo) Log(ctx context.Context, t Target) ([]Entry, error) {
 	return entries, err
 }
 
+// Apps lists the apps an environment has now (t.App is ignored), sorted.
+func (r *Repo) Apps(ctx context.Context, t Target) ([]string, error) {
+	var current []string
+	err := r.session(ctx, func(st *state) error {
+		all, err := st.apps(t)
+		if err != nil {
+			return err
+		}
+		for _, app := range all {
+			one := t
+			one.App = app
+			parts, err := one.folder()
+			if err != nil {
+				return err
+			}
+			if h, _, err := subtree(st.s, st.root, parts); err != nil {
+				return err
+			} else if !h.IsZero() {
+				current = append(current, app)
+			}
+		}
+		return nil
+	})
+	return current, err
+}
+
 // apps lists the app folders the environment's path ever had (so a deleted app's
 // history stays visible).
 func (st *state) apps(t Target) ([]string, error) {

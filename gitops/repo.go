@@ -73,6 +73,9 @@ type Result struct {
 	// Changed is false when the write found nothing to do (same content, or a trigger
 	// already recorded).
 	Changed bool
+	// Recorded is true when nothing was done because the trigger was already recorded:
+	// a redelivered request, whose answer was already given.
+	Recorded bool
 	// Branch is the branch written.
 	Branch string
 	// Diff is what a release changed among the app's objects.
@@ -295,7 +298,7 @@ func (r *Repo) write(ctx context.Context, ch change) (Result, error) {
 				return backoff.Permanent(err)
 			}
 			if p == nil {
-				res.Commit, res.Changed = existing, false
+				res.Commit, res.Changed, res.Recorded = existing, false, existing != ""
 				if existing == "" && !st.tip.IsZero() {
 					res.Commit = st.tip.String()
 				}
