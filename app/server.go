@@ -15,6 +15,7 @@ import (
 
 	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/handlers"
+	"github.com/auger-dev/auger/manifests"
 )
 
 // Server is `auger serve`: the GitHub App's HTTP server.
@@ -41,13 +42,21 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client: %w", err)
 	}
-	rules := make([]commands.EnvironmentRules, 0, len(cfg.Environments))
-	for _, e := range cfg.Environments {
-		rules = append(rules, commands.EnvironmentRules{Name: e.Name, PolicyBranches: e.PolicyBranches})
+	rules := newGitopsAccess(cfg, clients, &http.Client{Transport: s.metrics.githubTransport(http.DefaultTransport)}).rules()
+	renderer, err := manifests.NewRenderer(manifests.Options{CacheDir: cfg.Charts.CacheDir, AllowedSources: cfg.Charts.AllowedSources})
+	if err != nil {
+		return nil, err
 	}
+	recorder := &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules}
 	base := &handlers.Base{
 		Clients:  clients,
-		Recorder: &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules},
+		Recorder: recorder,
+		PullRequests: &commands.PullRequests{
+			Releaser:     &commands.Releaser{Renderer: renderer},
+			Recorder:     recorder,
+			Environments: rules,
+			WebURL:       cfg.GitHub.WebURL,
+		},
 		Refs:     handlers.NewRefs(10000),
 		AppID:    cfg.GitHub.AppID,
 		WebURL:   cfg.GitHub.WebURL,
@@ -59,6 +68,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			&handlers.CheckSuite{Base: base},
 			&handlers.CheckRun{Base: base},
 			&handlers.Push{Base: base},
+			&handlers.IssueComment{Base: base},
 			&handlers.Installation{Base: base},
 		},
 		cfg.GitHub.WebhookSecret,

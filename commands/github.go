@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // What the use cases need from GitHub, in Auger's own words: the one GitHub adapter
@@ -30,6 +31,9 @@ type CheckRun struct {
 	ExternalID string
 	DetailsURL string
 	HTMLURL    string
+	// StartedAt and CompletedAt are read back, never sent.
+	StartedAt   time.Time
+	CompletedAt time.Time
 	// Output; Annotations are only sent, never read back.
 	Title       string
 	Summary     string

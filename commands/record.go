@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/gitops"
 )
 
 // Names Auger gives what it records on a commit.
@@ -35,13 +36,32 @@ const (
 	maxStatusDesc       = 140
 )
 
-// EnvironmentRules are the operator's rules for one environment, as far as recording
-// and policies need them.
+// EnvironmentRules are the operator's rules for one environment: where its releases
+// go and who may release there.
 type EnvironmentRules struct {
 	Name string
 	// PolicyBranches are the branch globs (with "!" negation) allowed to release here by
 	// policy; empty allows every branch.
 	PolicyBranches []string
+	// Permission is the least repository role that may release: write, maintain or admin.
+	Permission string
+	// Teams (org/slug) and Users, when given, further restrict who may release.
+	Teams []string
+	Users []string
+	// RequireApproval needs an approved pull request; RequireChecks every CI check on
+	// its head green; AllowForks lets pull requests from forks release.
+	RequireApproval bool
+	RequireChecks   bool
+	AllowForks      bool
+	// URL is where the environment is reachable (the Deployment's environment_url).
+	URL        string
+	Production bool
+	// Path is the environment's folder in its gitops repository (default Name).
+	Path string
+	// Gitops opens the environment's gitops repository with fresh credentials, and
+	// GitopsCommitURL links a gitops commit (empty when there is no web view).
+	Gitops          func(ctx context.Context) (*gitops.Repo, error)
+	GitopsCommitURL func(sha string) string
 }
 
 // Recorder records release artifacts on commits whose CI passed.
@@ -53,8 +73,7 @@ type Recorder struct {
 	CIChecks     []string
 	Environments []EnvironmentRules
 
-	mu       sync.Mutex
-	inflight map[string]*keyLock
+	inflight keyedLocks
 }
 
 // PullRequestRef is the pull request a commit is the head of.
@@ -149,30 +168,9 @@ func (r *Recorder) Record(ctx context.Context, gh GitHub, req RecordRequest) (Re
 	return RecordResult{Outcome: OutcomeInvalid, CheckRun: cr, Reason: fmt.Sprintf("%d problems in the env configs", len(problems))}, nil
 }
 
-// lock serialises work on one key (a commit) within this process, so two events for
-// the same commit cannot both record its artifact.
-func (r *Recorder) lock(key string) func() {
-	r.mu.Lock()
-	if r.inflight == nil {
-		r.inflight = map[string]*keyLock{}
-	}
-	l, ok := r.inflight[key]
-	if !ok {
-		l = &keyLock{}
-		r.inflight[key] = l
-	}
-	l.refs++
-	r.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		r.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(r.inflight, key)
-		}
-		r.mu.Unlock()
-	}
-}
+// lock serialises work on one commit within this process, so two events for it cannot
+// both record its artifact.
+func (r *Recorder) lock(key string) func() { return r.inflight.lock(key) }
 
 type keyLock struct {
 	sync.Mutex

@@ -61,6 +61,13 @@ type Released struct {
 	Result    gitops.Result
 }
 
+// renderError is an artifact that cannot be rendered as asked: its author's mistake
+// (unknown env or app, a template or chart error), not Auger's.
+type renderError struct{ err error }
+
+func (e *renderError) Error() string { return e.err.Error() }
+func (e *renderError) Unwrap() error { return e.err }
+
 // Rendered is one app of an artifact, resolved for an environment and rendered.
 type Rendered struct {
 	// EnvConfig is the env config after templating (app, env, namespace, values).
@@ -76,13 +83,13 @@ func (r *Releaser) Render(ctx context.Context, a *artifact.Artifact, env, app st
 	}
 	configs, err := a.Select(env, app)
 	if err != nil {
-		return nil, err
+		return nil, &renderError{err}
 	}
 	out := make([]Rendered, 0, len(configs))
 	for _, ec := range configs {
 		resolved, err := a.Resolve(ec)
 		if err != nil {
-			return nil, err
+			return nil, &renderError{err}
 		}
 		files, err := r.Renderer.Render(ctx, resolved, manifests.Release{
 			ArtifactID: a.ID,
@@ -90,7 +97,7 @@ func (r *Releaser) Render(ctx context.Context, a *artifact.Artifact, env, app st
 			SHA:        a.Version.SHA,
 		})
 		if err != nil {
-			return nil, err
+			return nil, &renderError{err}
 		}
 		out = append(out, Rendered{EnvConfig: resolved, Files: files})
 	}

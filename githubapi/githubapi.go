@@ -106,16 +106,18 @@ func (c *Client) CheckRuns(ctx context.Context, repo commands.RepoRef, sha strin
 
 func fromCheckRun(cr *github.CheckRun) commands.CheckRun {
 	out := commands.CheckRun{
-		ID:         cr.GetID(),
-		Name:       cr.GetName(),
-		HeadSHA:    cr.GetHeadSHA(),
-		Status:     cr.GetStatus(),
-		Conclusion: cr.GetConclusion(),
-		AppID:      cr.GetApp().GetID(),
-		AppSlug:    cr.GetApp().GetSlug(),
-		ExternalID: cr.GetExternalID(),
-		DetailsURL: cr.GetDetailsURL(),
-		HTMLURL:    cr.GetHTMLURL(),
+		ID:          cr.GetID(),
+		Name:        cr.GetName(),
+		HeadSHA:     cr.GetHeadSHA(),
+		Status:      cr.GetStatus(),
+		Conclusion:  cr.GetConclusion(),
+		AppID:       cr.GetApp().GetID(),
+		AppSlug:     cr.GetApp().GetSlug(),
+		ExternalID:  cr.GetExternalID(),
+		DetailsURL:  cr.GetDetailsURL(),
+		HTMLURL:     cr.GetHTMLURL(),
+		StartedAt:   cr.GetStartedAt().Time,
+		CompletedAt: cr.GetCompletedAt().Time,
 	}
 	if o := cr.GetOutput(); o != nil {
 		out.Title, out.Summary, out.Text = o.GetTitle(), o.GetSummary(), o.GetText()
@@ -406,4 +408,14 @@ func (c *Client) CreateDeploymentStatus(ctx context.Context, repo commands.RepoR
 		return wrap(err, "create deployment status "+s.State)
 	}
 	return nil
+}
+
+// RepoInstallation finds the installation of the App on a repository; app is a client
+// authenticated as the App itself.
+func RepoInstallation(ctx context.Context, app *github.Client, repo commands.RepoRef) (int64, error) {
+	inst, _, err := app.Apps.FindRepositoryInstallation(ctx, repo.Owner, repo.Name)
+	if err != nil {
+		return 0, wrap(err, "find the installation on "+repo.FullName()+" (install the App there)")
+	}
+	return inst.GetID(), nil
 }

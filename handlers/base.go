@@ -22,6 +22,8 @@ type Observer interface {
 type Base struct {
 	Clients  githubapp.ClientCreator
 	Recorder *commands.Recorder
+	// PullRequests runs /commands, buttons and deploy policies.
+	PullRequests *commands.PullRequests
 	// Refs remembers what push events said about commits, for the check events that
 	// follow them.
 	Refs *Refs
@@ -33,7 +35,7 @@ type Base struct {
 }
 
 // github returns the GitHub adapter for an installation.
-func (b *Base) github(installationID int64) (commands.GitHub, error) {
+func (b *Base) github(installationID int64) (commands.PullRequestsGitHub, error) {
 	client, err := b.Clients.NewInstallationClient(installationID)
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client for installation %d: %w", installationID, err)
@@ -84,6 +86,11 @@ func (b *Base) record(ctx context.Context, installationID int64, repo *github.Re
 	}
 	if err != nil {
 		return err
+	}
+	if res.Outcome == commands.OutcomeRecorded && b.PullRequests != nil {
+		if err := b.PullRequests.ReleaseByPolicy(ctx, gh, ref, res.Artifact); err != nil {
+			return fmt.Errorf("policy releases of %s@%s: %w", ref.FullName(), sha, err)
+		}
 	}
 	ev := log.Debug()
 	if res.Outcome == commands.OutcomeRecorded || res.Outcome == commands.OutcomeInvalid {
