@@ -276,7 +276,7 @@ func (r *Repo) addCommit(c Commit) string {
 	}
 	r.commits[c.SHA] = &c
 	if c.Branch != "" {
-		r.branches[c.Branch] = c.SHA
+		r.moveBranch(c.Branch, c.SHA)
 	}
 	return c.SHA
 }
@@ -302,7 +302,18 @@ func blobSHA(content string) string {
 func (r *Repo) SetBranch(branch, sha string) {
 	r.f.mu.Lock()
 	defer r.f.mu.Unlock()
+	r.moveBranch(branch, sha)
+}
+
+// moveBranch points a branch at a commit; open pull requests from that branch follow
+// it, as on GitHub (the "synchronize" of a push). Callers hold the lock.
+func (r *Repo) moveBranch(branch, sha string) {
 	r.branches[branch] = sha
+	for _, pr := range r.pulls {
+		if pr.HeadRef == branch && !pr.Fork && pr.State != "closed" {
+			pr.HeadSHA = sha
+		}
+	}
 }
 
 // DeleteBranch removes a branch.

@@ -24,10 +24,16 @@ type Server struct {
 	Username string
 	Password string
 	requests atomic.Int64
+	// accept, when set, decides basic-auth credentials instead of Username/Password.
+	accept func(user, password string) bool
 }
 
 // Start serves the bare repositories under a new temporary root until the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartWithAuth(t, nil) }
+
+// StartWithAuth is Start with a credential check of the test's own: GitHub accepts
+// x-access-token:<installation token>, and a test passes the GitHub fake's check.
+func StartWithAuth(t testing.TB, accept func(user, password string) bool) *Server {
 	t.Helper()
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
@@ -38,7 +44,7 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("git --exec-path: %v", err)
 	}
 	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
-	s := &Server{Root: t.TempDir(), Username: "x-access-token", Password: "test-token-not-secret"}
+	s := &Server{Root: t.TempDir(), Username: "x-access-token", Password: "test-token-not-secret", accept: accept}
 	handler := &cgi.Handler{
 		Path: backend,
 		Env: []string{
@@ -54,7 +60,11 @@ func Start(t testing.TB) *Server {
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		user, pass, ok := r.BasicAuth()
-		if !ok || user != s.Username || pass != s.Password {
+		valid := ok && user == s.Username && pass == s.Password
+		if s.accept != nil {
+			valid = ok && s.accept(user, pass)
+		}
+		if !valid {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return

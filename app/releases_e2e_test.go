@@ -1,0 +1,417 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/auger-dev/auger/app"
+	"github.com/auger-dev/auger/internal/chartrepo"
+	"github.com/auger-dev/auger/internal/githubfake"
+	"github.com/auger-dev/auger/internal/gitserver"
+)
+
+// releaseWorld is GitHub (the fake), a gitops repository behind a smart-HTTP git server
+// that takes the App's installation tokens, a Helm chart repository, and Auger.
+type releaseWorld struct {
+	*world
+	git      *gitserver.Server
+	chartURL string
+}
+
+func newReleaseWorld(t *testing.T, environments string) *releaseWorld {
+	t.Helper()
+	fake := githubfake.New(t)
+	fake.AddInstallation(installationID, "mycompany")
+	repo := fake.AddRepo("mycompany", "frontend")
+	fake.AddRepo("mycompany", "gitops")
+	git := gitserver.StartWithAuth(t, func(user, pass string) bool {
+		return user == "x-access-token" && fake.InstallationOfToken(pass) == installationID
+	})
+	git.Create(t, "mycompany/gitops")
+	charts, _ := chartrepo.Serve(t, "../examples/charts/web")
+	cfgPath := writeFile(t, "auger.yaml", fmt.Sprintf("charts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s", charts.URL, t.TempDir(), environments))
+	cfg, err := app.LoadConfig(cfgPath, []string{
+		fmt.Sprintf("AUGER_GITHUB_APP_ID=%d", fake.AppID()),
+		"AUGER_GITHUB_PRIVATE_KEY=" + string(fake.PrivateKeyPEM()),
+		"AUGER_GITHUB_WEBHOOK_SECRET=" + testSecret,
+		"AUGER_GITHUB_API_URL=" + fake.URL,
+		"AUGER_GITHUB_WEB_URL=" + git.URL + "/",
+		"AUGER_CHART_CACHE_DIR=" + t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	srv, err := app.NewServer(cfg, zerolog.New(logs).Level(zerolog.DebugLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	w := &world{fake: fake, repo: repo, hook: ts.URL + "/api/github/hook", logs: logs}
+	t.Cleanup(func() {
+		for _, secret := range []string{testSecret, "PRIVATE KEY", "ghs_"} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("logs contain %q", secret)
+			}
+		}
+	})
+	return &releaseWorld{world: w, git: git, chartURL: charts.URL}
+}
+
+const defaultEnvironments = `
+  - name: staging
+    gitops: {repository: mycompany/gitops, path: staging}
+    policyBranches: [main]
+  - name: production
+    gitops: {repository: mycompany/gitops, path: production}
+    permission: maintain
+    requireApproval: true
+    production: true
+    url: https://example.com
+`
+
+func (w *releaseWorld) envConfig(app, env string, policy bool) string {
+	deploy := ""
+	if policy {
+		deploy = "deploy: {branch: main, event: push}\n"
+	}
+	return fmt.Sprintf("app: %s\nenv: %s\nnamespace: %s\nchart: {repository: %q, name: web, version: 0.1.0}\n%svalues:\n  image: {repository: ghcr.io/mycompany/%s, tag: \"{{ .SHA }}\"}\n",
+		app, env, env, w.chartURL, deploy, app)
+}
+
+// pullRequest makes a commit on a branch with env configs, its green CI and recorded
+// artifact, and a pull request by jane; it returns the head sha and the number.
+func (w *releaseWorld) pullRequest(t *testing.T, branch string, apps ...string) (string, int) {
+	t.Helper()
+	files := map[string]string{}
+	for _, app := range apps {
+		files[".auger/"+app+"-staging.yaml"] = w.envConfig(app, "staging", false)
+		files[".auger/"+app+"-production.yaml"] = w.envConfig(app, "production", false)
+	}
+	sha := w.repo.AddCommit(githubfake.Commit{Branch: branch, Message: "Change " + branch, AuthorName: "Jane Doe", AuthorEmail: "jane@example.com", Files: files})
+	w.repo.AddCheckRun(sha, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	number := w.repo.AddPullRequest(githubfake.PullRequest{User: "jane", HeadRef: branch, HeadSHA: sha, Title: branch})
+	p := githubfake.Payload(t, "check_suite", "completed")
+	w.repo.Retarget(p, sha)
+	suite := p["check_suite"].(map[string]any)
+	suite["head_branch"] = branch
+	suite["pull_requests"] = []any{map[string]any{"url": "https://api.github.com/x", "id": number, "number": number,
+		"head": map[string]any{"ref": branch, "sha": sha, "repo": map[string]any{"id": w.repo.ID, "url": "x", "name": "frontend"}},
+		"base": map[string]any{"ref": "main", "sha": sha, "repo": map[string]any{"id": w.repo.ID, "url": "x", "name": "frontend"}}}}
+	w.fake.Deliver(t, w.hook, testSecret, "check_suite", "", p)
+	w.waitForArtifact(t, sha)
+	return sha, number
+}
+
+// comment posts a comment as login and delivers its webhook; it returns the comment id.
+func (w *releaseWorld) comment(t *testing.T, number int, login, body, delivery string) int64 {
+	t.Helper()
+	id := w.repo.AddComment(number, login, body)
+	w.redeliverComment(t, id, delivery)
+	return id
+}
+
+func (w *releaseWorld) redeliverComment(t *testing.T, id int64, delivery string) {
+	t.Helper()
+	p := githubfake.Payload(t, "issue_comment", "created")
+	w.repo.RetargetComment(p, id)
+	if resp := w.fake.Deliver(t, w.hook, testSecret, "issue_comment", delivery, p); resp.StatusCode != http.StatusOK {
+		t.Fatalf("issue_comment answered %d", resp.StatusCode)
+	}
+}
+
+// reply waits for Auger's reply to a comment (the n-th reply on the pull request).
+func (w *releaseWorld) reply(t *testing.T, number, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var replies []string
+		for _, c := range w.repo.Comments(number) {
+			if strings.Contains(c.Body, "auger:trigger=") {
+				replies = append(replies, c.Body)
+			}
+		}
+		if len(replies) >= n {
+			return replies[n-1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no reply %d on #%d; logs:\n%s", n, number, w.logs.String())
+	return ""
+}
+
+func (w *releaseWorld) gitops(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"--git-dir", w.git.Dir("mycompany/gitops")}, args...)...).CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestDeployFromPullRequestComment(t *testing.T) {
+	w := newReleaseWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+	sha, pr := w.pullRequest(t, "new-feature", "frontend")
+	before := len(w.fake.Requests())
+	id := w.comment(t, pr, "jane", "/deploy staging", "deploy-1")
+	reply := w.reply(t, pr, 1)
+	calls := w.fake.Requests()[before:]
+	ops := map[string]int{}
+	for _, r := range calls {
+		ops[r.OperationID]++
+	}
+	t.Logf("GitHub API calls for one /deploy: %d %v", len(calls), ops)
+
+	if !strings.Contains(reply, "**Released** `frontend` `"+sha[:7]+"` to **staging**") || !strings.Contains(reply, "<details><summary>Objects: ") ||
+		!strings.Contains(reply, "/rollback staging frontend") {
+		t.Errorf("reply:\n%s", reply)
+	}
+	waitFor(t, func() bool { return len(w.repo.Reactions(id)) == 2 })
+	if r := w.repo.Reactions(id); strings.Join(r, ",") != "eyes,rocket" {
+		t.Errorf("reactions = %v", r)
+	}
+	msg := w.gitops(t, "log", "-1", "--format=%B", "main")
+	for _, want := range []string{"Release frontend " + sha[:7] + " to staging", "Auger-Triggered-By: jane", fmt.Sprintf("Auger-Trigger: comment:%d", id)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("gitops commit lacks %q:\n%s", want, msg)
+		}
+	}
+	if files := w.gitops(t, "ls-tree", "--name-only", "main", "staging/frontend/"); !strings.Contains(files, "staging/frontend/deployment-frontend.yaml") {
+		t.Errorf("gitops tree:\n%s", files)
+	}
+	var deploy *githubfake.CheckRun
+	for _, cr := range w.augerRuns(sha) {
+		if cr.Name == "Auger: deploy staging" {
+			deploy = &cr
+		}
+	}
+	if deploy == nil || deploy.Status != "in_progress" || len(deploy.Actions) != 1 || deploy.Actions[0].Identifier != "rollback" {
+		t.Errorf("deploy check run = %+v", deploy)
+	}
+	deps := w.repo.Deployments()
+	if len(deps) != 1 || deps[0].Environment != "staging" || deps[0].Ref != sha || len(deps[0].Statuses) != 1 || deps[0].Statuses[0].State != "in_progress" {
+		t.Errorf("deployments = %+v", deps)
+	}
+
+	// A redelivered comment makes no second release, and no second reply.
+	w.redeliverComment(t, id, "deploy-1-again")
+	time.Sleep(300 * time.Millisecond)
+	if n := w.gitops(t, "rev-list", "--count", "main"); n != "1" {
+		t.Errorf("gitops commits after a redelivery = %s", n)
+	}
+	if n := len(w.repo.Deployments()); n != 1 {
+		t.Errorf("deployments after a redelivery = %d", n)
+	}
+	replies := 0
+	for _, c := range w.repo.Comments(pr) {
+		if strings.Contains(c.Body, "auger:trigger=") {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Errorf("%d replies after a redelivery", replies)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	w := newReleaseWorld(t, defaultEnvironments+`
+  - name: qa
+    gitops: {repository: mycompany/gitops, path: qa}
+    teams: [mycompany/qa]
+`)
+	w.repo.SetPermission("jane", "write")
+	w.repo.SetPermission("rita", "read")
+	_, pr := w.pullRequest(t, "feature", "frontend")
+
+	cases := []struct {
+		name, login, body, want string
+	}{
+		{"read-only user", "rita", "/deploy staging", "@rita has read access"},
+		{"needs maintain", "jane", "/deploy production", "production needs maintain or more"},
+		{"not in team", "jane", "/deploy qa", "limited to mycompany/qa"},
+		{"unknown environment", "jane", "/deploy moon", `no environment "moon"`},
+		{"unknown app", "jane", "/deploy staging backend", "backend"},
+		{"typo", "jane", "/deplyo staging", "did you mean /deploy"},
+		{"bad name", "jane", "/deploy ../staging", "DNS"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := w.comment(t, pr, tc.login, tc.body, "")
+			reply := w.reply(t, pr, i+1)
+			if !strings.Contains(reply, tc.want) || !strings.Contains(reply, "😕") {
+				t.Errorf("reply to %q:\n%s", tc.body, reply)
+			}
+			waitFor(t, func() bool { r := w.repo.Reactions(id); return len(r) > 0 && r[len(r)-1] == "confused" })
+		})
+	}
+	if n := w.gitops(t, "rev-list", "--count", "main"); n != "" && n != "0" {
+		t.Errorf("refused commands wrote %s gitops commits", n)
+	}
+
+	// requireApproval: a maintainer without an approved review is refused, then allowed.
+	w.repo.SetPermission("mia", "maintain")
+	w.comment(t, pr, "mia", "/deploy production", "")
+	if reply := w.reply(t, pr, len(cases)+1); !strings.Contains(reply, "requireApproval") || !strings.Contains(reply, "no approving review") {
+		t.Errorf("approval refusal:\n%s", reply)
+	}
+	w.repo.AddReview(pr, githubfake.Review{User: "tom", State: "APPROVED"})
+	w.comment(t, pr, "mia", "/deploy production", "")
+	if reply := w.reply(t, pr, len(cases)+2); !strings.Contains(reply, "**Released**") {
+		t.Errorf("approved deploy:\n%s", reply)
+	}
+}
+
+func TestForksLocksAndMovedHeads(t *testing.T) {
+	w := newReleaseWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "admin")
+
+	// A fork pull request is refused.
+	forkSHA := w.repo.AddCommit(githubfake.Commit{Branch: "fork-feature", Message: "from a fork", Files: map[string]string{".auger/s.yaml": w.envConfig("frontend", "staging", false)}})
+	w.repo.AddCheckRun(forkSHA, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	p := githubfake.Payload(t, "check_suite", "completed")
+	w.repo.Retarget(p, forkSHA)
+	p["check_suite"].(map[string]any)["pull_requests"] = []any{}
+	w.fake.Deliver(t, w.hook, testSecret, "check_suite", "", p)
+	w.waitForArtifact(t, forkSHA)
+	fork := w.repo.AddPullRequest(githubfake.PullRequest{User: "mallory", HeadRef: "fork-feature", HeadSHA: forkSHA, Fork: true})
+	w.comment(t, fork, "jane", "/deploy staging", "")
+	if reply := w.reply(t, fork, 1); !strings.Contains(reply, "allowForks") {
+		t.Errorf("fork reply:\n%s", reply)
+	}
+
+	// Lock, refused deploy, unlock, deploy.
+	_, pr := w.pullRequest(t, "feature", "frontend")
+	w.comment(t, pr, "jane", "/lock staging release freeze for the audit", "")
+	if reply := w.reply(t, pr, 1); !strings.Contains(reply, "**Locked** **staging**") || !strings.Contains(reply, "release freeze for the audit") {
+		t.Errorf("lock reply:\n%s", reply)
+	}
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	if reply := w.reply(t, pr, 2); !strings.Contains(reply, "staging is locked by jane") || !strings.Contains(reply, "audit") {
+		t.Errorf("locked deploy reply:\n%s", reply)
+	}
+	w.comment(t, pr, "jane", "/status", "")
+	if reply := w.reply(t, pr, 3); !strings.Contains(reply, "🔒 jane") || !strings.Contains(reply, "| production |") {
+		t.Errorf("status reply:\n%s", reply)
+	}
+	w.comment(t, pr, "jane", "/unlock staging", "")
+	if reply := w.reply(t, pr, 4); !strings.Contains(reply, "**Unlocked** **staging**") {
+		t.Errorf("unlock reply:\n%s", reply)
+	}
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	if reply := w.reply(t, pr, 5); !strings.Contains(reply, "**Released**") {
+		t.Errorf("deploy after unlock:\n%s", reply)
+	}
+
+	// A comment written before the head moved does not deploy the new head.
+	moved := w.repo.AddCommit(githubfake.Commit{Branch: "feature", Message: "pushed after the comment", Files: map[string]string{".auger/s.yaml": w.envConfig("frontend", "staging", false)}})
+	stale := w.repo.AddComment(pr, "jane", "/deploy staging")
+	time.Sleep(1100 * time.Millisecond) // GitHub's timestamps have whole seconds
+	w.repo.AddCheckRun(moved, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	q := githubfake.Payload(t, "check_suite", "completed")
+	w.repo.Retarget(q, moved)
+	q["check_suite"].(map[string]any)["pull_requests"] = []any{}
+	w.fake.Deliver(t, w.hook, testSecret, "check_suite", "", q)
+	w.waitForArtifact(t, moved)
+	w.redeliverComment(t, stale, "")
+	if reply := w.reply(t, pr, 6); !strings.Contains(reply, "recorded after your comment") {
+		t.Errorf("moved head reply:\n%s", reply)
+	}
+}
+
+func TestRollbackButtonsAndPolicies(t *testing.T) {
+	w := newReleaseWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+
+	// A push to main whose env config has a deploy policy is released by it.
+	main := w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "Merge", Files: map[string]string{".auger/frontend.yaml": w.envConfig("frontend", "staging", true)}})
+	w.repo.AddCheckRun(main, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	w.suiteCompleted(t, main, "")
+	waitFor(t, func() bool {
+		return strings.Contains(w.gitops(t, "log", "-1", "--format=%B", "main"), "Auger-Triggered-By: policy")
+	})
+	waitFor(t, func() bool { return len(w.repo.Deployments()) == 1 })
+
+	// The "Deploy to staging" button of a pull request's artifact releases it as the clicker.
+	sha, pr := w.pullRequest(t, "feature", "frontend")
+	artifactRun := w.waitForArtifact(t, sha)
+	click := githubfake.Payload(t, "check_run", "requested_action")
+	w.repo.RetargetCheckRun(click, artifactRun.ID)
+	click["requested_action"] = map[string]any{"identifier": "deploy:staging"}
+	click["sender"].(map[string]any)["login"] = "jane"
+	w.fake.Deliver(t, w.hook, testSecret, "check_run", "click-1", click)
+	if reply := w.reply(t, pr, 1); !strings.Contains(reply, "**Released** `frontend` `"+sha[:7]+"`") {
+		t.Errorf("button reply:\n%s", reply)
+	}
+	if msg := w.gitops(t, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "Auger-Triggered-By: jane") || !strings.Contains(msg, "Auger-Trigger: check-run:") {
+		t.Errorf("button commit:\n%s", msg)
+	}
+
+	// /rollback restores the policy release.
+	w.comment(t, pr, "jane", "/rollback staging", "")
+	reply := w.reply(t, pr, 2)
+	if !strings.Contains(reply, "**Rolled back** `frontend` in **staging** from release 2") || !strings.Contains(reply, "to release 1 (`"+main[:7]) {
+		t.Errorf("rollback reply:\n%s", reply)
+	}
+	if msg := w.gitops(t, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "Auger-Action: rollback") {
+		t.Errorf("rollback commit:\n%s", msg)
+	}
+
+	// The "Roll back" button on the deploy check run does the same, as the clicker.
+	var deployRun githubfake.CheckRun
+	for _, cr := range w.augerRuns(sha) {
+		if cr.Name == "Auger: deploy staging" {
+			deployRun = cr
+		}
+	}
+	w.repo.SetPermission("rita", "read")
+	rb := githubfake.Payload(t, "check_run", "requested_action")
+	w.repo.RetargetCheckRun(rb, deployRun.ID)
+	rb["requested_action"] = map[string]any{"identifier": "rollback"}
+	rb["sender"].(map[string]any)["login"] = "rita"
+	w.fake.Deliver(t, w.hook, testSecret, "check_run", "", rb)
+	if reply := w.reply(t, pr, 3); !strings.Contains(reply, "@rita has read access") {
+		t.Errorf("rollback button by a reader:\n%s", reply)
+	}
+}
+
+// 20 /deploy of different apps at once land as 20 gitops commits, none lost.
+func TestConcurrentDeploys(t *testing.T) {
+	w := newReleaseWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+	const n = 20
+	apps := make([]string, n)
+	for i := range apps {
+		apps[i] = fmt.Sprintf("app-%02d", i)
+	}
+	_, pr := w.pullRequest(t, "many", apps...)
+	var wg sync.WaitGroup
+	for _, app := range apps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.comment(t, pr, "jane", "/deploy staging "+app, "")
+		}()
+	}
+	wg.Wait()
+	w.reply(t, pr, n)
+	waitFor(t, func() bool { return w.gitops(t, "rev-list", "--count", "main") == fmt.Sprint(n) })
+	if folders := strings.Fields(w.gitops(t, "ls-tree", "--name-only", "main", "staging/")); len(folders) != n {
+		t.Errorf("app folders = %d, want %d", len(folders), n)
+	}
+	for _, c := range w.repo.Comments(pr) {
+		if strings.Contains(c.Body, "😕") {
+			t.Errorf("a deploy failed:\n%s", c.Body)
+		}
+	}
+}
+
