@@ -414,4 +414,3 @@ func TestConcurrentDeploys(t *testing.T) {
 		}
 	}
 }
-
