@@ -113,6 +113,7 @@ type UsageError struct {
 	Problem string // what is wrong, e.g. `name the environment`
 }
 
+// Error says what is wrong and how the command is used, ready to show the user.
 func (e *UsageError) Error() string {
 	msg := "/" + e.Command + ": " + e.Problem
 	if u := usageOf(e.Command); u != "" {
@@ -126,6 +127,7 @@ func (e *UsageError) Error() string {
 // command it most resembles, e.g. "/deploy", or empty.
 type UnknownCommandError struct{ Word, Suggestion string }
 
+// Error names the word, the command it resembles and /help.
 func (e *UnknownCommandError) Error() string {
 	if e.Suggestion == "" {
 		return fmt.Sprintf("unknown command %s; try /help", quoteArg(e.Word))
