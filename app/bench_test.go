@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,4 +99,43 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// BenchmarkDeployEndToEnd measures /deploy from the webhook's arrival to the reply on
+// the pull request (authorization, rendering, the gitops commit pushed over smart HTTP,
+// the deploy check run, the Deployment and the reply), against the GitHub fake and a
+// gitops repository of 20,000 files in 200 folders with 2,000 commits. Run it once:
+//
+//	go test -run '^$' -bench DeployEndToEnd -benchtime 1x ./app/
+func BenchmarkDeployEndToEnd(b *testing.B) {
+	deploys := envInt("AUGER_BENCH_DEPLOYS", 20)
+	w := newReleaseWorld(b, defaultEnvironments)
+	w.git.Populate(b, "mycompany/gitops", "staging", 200, 100, 2000)
+	w.repo.SetPermission("jane", "write")
+	prs := make([]int, deploys+1)
+	for i := range prs {
+		_, prs[i] = w.pullRequest(b, fmt.Sprintf("change-%d", i), "frontend")
+	}
+	// The first deploy clones the gitops repository and fills the chart cache.
+	w.comment(b, prs[0], "jane", "/deploy staging", "")
+	w.reply(b, prs[0], 1)
+	for n := 0; n < b.N; n++ {
+		latencies := make([]time.Duration, 0, deploys)
+		b.ResetTimer()
+		for _, pr := range prs[1:] {
+			start := time.Now()
+			w.comment(b, pr, "jane", "/deploy staging", "")
+			if reply := w.reply(b, pr, 1); !strings.Contains(reply, "**Released**") {
+				b.Fatalf("deploy failed:\n%s", reply)
+			}
+			latencies = append(latencies, time.Since(start))
+		}
+		b.StopTimer()
+		sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
+		b.ReportMetric(ms(latencies[len(latencies)*9/10]), "p90-ms")
+		b.ReportMetric(ms(latencies[len(latencies)-1]), "max-ms")
+		b.ReportMetric(float64(len(latencies)), "deploys")
+	}
 }

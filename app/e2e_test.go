@@ -49,7 +49,7 @@ type world struct {
 	logs *syncBuffer
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	fake := githubfake.New(t)
 	fake.AddInstallation(installationID, "mycompany")
@@ -91,13 +91,13 @@ environments:
 	return &world{fake: fake, repo: repo, hook: ts.URL + "/api/github/hook", logs: logs}
 }
 
-func (w *world) commit(t *testing.T, files map[string]string) string {
+func (w *world) commit(t testing.TB, files map[string]string) string {
 	t.Helper()
 	return w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "Show the order history", AuthorName: "Jane Doe", AuthorEmail: "jane@example.com", Files: files})
 }
 
 // suiteCompleted delivers check_suite.completed for sha on main, as CI's suite.
-func (w *world) suiteCompleted(t *testing.T, sha, delivery string) *http.Response {
+func (w *world) suiteCompleted(t testing.TB, sha, delivery string) *http.Response {
 	t.Helper()
 	p := githubfake.Payload(t, "check_suite", "completed")
 	w.repo.Retarget(p, sha)
@@ -121,7 +121,7 @@ func (w *world) augerRuns(sha string) []githubfake.CheckRun {
 	return out
 }
 
-func (w *world) waitForArtifact(t *testing.T, sha string) githubfake.CheckRun {
+func (w *world) waitForArtifact(t testing.TB, sha string) githubfake.CheckRun {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -386,7 +386,7 @@ func TestVersionFromPushesAndPullRequests(t *testing.T) {
 	}
 }
 
-func artifactOf(t *testing.T, cr githubfake.CheckRun) *artifact.Artifact {
+func artifactOf(t testing.TB, cr githubfake.CheckRun) *artifact.Artifact {
 	t.Helper()
 	a, err := commands.ArtifactFromCheckRun(commands.CheckRun{Text: cr.Output.Text})
 	if err != nil {

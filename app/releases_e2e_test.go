@@ -26,7 +26,7 @@ type releaseWorld struct {
 	chartURL string
 }
 
-func newReleaseWorld(t *testing.T, environments string) *releaseWorld {
+func newReleaseWorld(t testing.TB, environments string) *releaseWorld {
 	t.Helper()
 	fake := githubfake.New(t)
 	fake.AddInstallation(installationID, "mycompany")
@@ -90,7 +90,7 @@ func (w *releaseWorld) envConfig(app, env string, policy bool) string {
 
 // pullRequest makes a commit on a branch with env configs, its green CI and recorded
 // artifact, and a pull request by jane; it returns the head sha and the number.
-func (w *releaseWorld) pullRequest(t *testing.T, branch string, apps ...string) (string, int) {
+func (w *releaseWorld) pullRequest(t testing.TB, branch string, apps ...string) (string, int) {
 	t.Helper()
 	files := map[string]string{}
 	for _, app := range apps {
@@ -113,14 +113,14 @@ func (w *releaseWorld) pullRequest(t *testing.T, branch string, apps ...string) 
 }
 
 // comment posts a comment as login and delivers its webhook; it returns the comment id.
-func (w *releaseWorld) comment(t *testing.T, number int, login, body, delivery string) int64 {
+func (w *releaseWorld) comment(t testing.TB, number int, login, body, delivery string) int64 {
 	t.Helper()
 	id := w.repo.AddComment(number, login, body)
 	w.redeliverComment(t, id, delivery)
 	return id
 }
 
-func (w *releaseWorld) redeliverComment(t *testing.T, id int64, delivery string) {
+func (w *releaseWorld) redeliverComment(t testing.TB, id int64, delivery string) {
 	t.Helper()
 	p := githubfake.Payload(t, "issue_comment", "created")
 	w.repo.RetargetComment(p, id)
@@ -130,7 +130,7 @@ func (w *releaseWorld) redeliverComment(t *testing.T, id int64, delivery string)
 }
 
 // reply waits for Auger's reply to a comment (the n-th reply on the pull request).
-func (w *releaseWorld) reply(t *testing.T, number, n int) string {
+func (w *releaseWorld) reply(t testing.TB, number, n int) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -143,13 +143,13 @@ func (w *releaseWorld) reply(t *testing.T, number, n int) string {
 		if len(replies) >= n {
 			return replies[n-1]
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("no reply %d on #%d; logs:\n%s", n, number, w.logs.String())
 	return ""
 }
 
-func (w *releaseWorld) gitops(t *testing.T, args ...string) string {
+func (w *releaseWorld) gitops(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("git", append([]string{"--git-dir", w.git.Dir("mycompany/gitops")}, args...)...).CombinedOutput()
 	if err != nil {

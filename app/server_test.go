@@ -166,7 +166,7 @@ func TestShutdownStopsIntakeAndDrains(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, ok func() bool) {
+func waitFor(t testing.TB, ok func() bool) {
 	t.Helper()
 	for i := 0; i < 200; i++ {
 		if ok() {

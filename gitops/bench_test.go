@@ -1,7 +1,6 @@
 package gitops_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -27,7 +26,6 @@ const (
 var (
 	benchOnce sync.Once
 	benchSrv  *gitserver.Server
-	benchErr  error
 )
 
 // benchServer builds the repository once per run with git fast-import (a few seconds).
@@ -37,11 +35,8 @@ func benchServer(b *testing.B) *gitserver.Server {
 		tb := &longLived{TB: b}
 		benchSrv = gitserver.Start(tb)
 		benchSrv.Create(tb, "big")
-		benchErr = fastImport(benchSrv.Dir("big"))
+		benchSrv.Populate(tb, "big", "staging", benchFolders, benchFiles, benchCommits)
 	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
 	return benchSrv
 }
 
@@ -56,40 +51,6 @@ func (l *longLived) TempDir() string {
 		l.TB.Fatal(err)
 	}
 	return dir
-}
-
-func fastImport(dir string) error {
-	cmd := exec.Command("git", "fast-import", "--quiet")
-	cmd.Dir = dir
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(in, 1<<20)
-	for c := 0; c < benchCommits; c++ {
-		msg := fmt.Sprintf("Change %d", c)
-		fmt.Fprintf(w, "commit refs/heads/main\ncommitter Bench <bench@example.com> %d +0000\ndata %d\n%s\n", 1700000000+c, len(msg), msg)
-		if c == 0 {
-			for f := 0; f < benchFolders; f++ {
-				for i := 0; i < benchFiles; i++ {
-					data := fmt.Sprintf("kind: ConfigMap\nmetadata:\n  name: app-%03d-%03d\ndata:\n  v: \"0\"\n", f, i)
-					fmt.Fprintf(w, "M 100644 inline staging/app-%03d/configmap-%03d.yaml\ndata %d\n%s\n", f, i, len(data), data)
-				}
-			}
-		} else {
-			f, i := c%benchFolders, (c/benchFolders)%benchFiles
-			data := fmt.Sprintf("kind: ConfigMap\nmetadata:\n  name: app-%03d-%03d\ndata:\n  v: \"%d\"\n", f, i, c)
-			fmt.Fprintf(w, "M 100644 inline staging/app-%03d/configmap-%03d.yaml\ndata %d\n%s\n", f, i, len(data), data)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	in.Close()
-	return cmd.Wait()
 }
 
 func cli(b *testing.B, dir string, args ...string) {

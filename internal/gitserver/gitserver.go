@@ -3,6 +3,8 @@
 package gitserver
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -103,5 +105,45 @@ func run(t testing.TB, dir string, name string, args ...string) {
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+os.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// Populate fills the bare repository name with a generated history for benchmarks:
+// folders app folders under prefix, files files in each, and commits commits (the first
+// adds everything, each later one changes one file), written with `git fast-import`.
+func (s *Server) Populate(t testing.TB, name, prefix string, folders, files, commits int) {
+	t.Helper()
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir = s.Dir(name)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(in, 1<<20)
+	for c := 0; c < commits; c++ {
+		msg := fmt.Sprintf("Change %d", c)
+		fmt.Fprintf(w, "commit refs/heads/main\ncommitter Bench <bench@example.com> %d +0000\ndata %d\n%s\n", 1700000000+c, len(msg), msg)
+		if c == 0 {
+			for f := 0; f < folders; f++ {
+				for i := 0; i < files; i++ {
+					data := fmt.Sprintf("kind: ConfigMap\nmetadata:\n  name: app-%03d-%03d\ndata:\n  v: \"0\"\n", f, i)
+					fmt.Fprintf(w, "M 100644 inline %s/app-%03d/configmap-%03d.yaml\ndata %d\n%s\n", prefix, f, i, len(data), data)
+				}
+			}
+		} else {
+			f, i := c%folders, (c/folders)%files
+			data := fmt.Sprintf("kind: ConfigMap\nmetadata:\n  name: app-%03d-%03d\ndata:\n  v: \"%d\"\n", f, i, c)
+			fmt.Fprintf(w, "M 100644 inline %s/app-%03d/configmap-%03d.yaml\ndata %d\n%s\n", prefix, f, i, len(data), data)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("git fast-import: %v", err)
 	}
 }
