@@ -405,3 +405,45 @@ func TestCreateEnv(t *testing.T) {
 		t.Errorf("second create env: %+v %v", again, err)
 	}
 }
+
+// A proposal is a branch with the release commit on the tip; merged (as a pull request
+// would be), the release shows in the log once, and a retry finds the branch.
+func TestProposeAndMerge(t *testing.T) {
+	ctx := context.Background()
+	srv := gitserver.Start(t)
+	srv.Create(t, "gitops")
+	repo := open(t, srv.AuthURL("gitops"))
+	if _, err := repo.Release(ctx, release("api", "staging", "1111111111111111111111111111111111111111", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	rel := release("api", "staging", "2222222222222222222222222222222222222222", "v2")
+	rel.Trigger = "comment:7"
+	res, err := repo.Propose(ctx, rel, "auger/staging/api-7")
+	if err != nil || !res.Changed || res.Branch != "auger/staging/api-7" {
+		t.Fatalf("propose: %+v %v", res, err)
+	}
+	dir := srv.Dir("gitops")
+	if got := git(t, dir, "rev-parse", "auger/staging/api-7^"); got != git(t, dir, "rev-parse", "main") {
+		t.Error("the proposal is not built on the branch tip")
+	}
+	again, err := repo.Propose(ctx, rel, "auger/staging/api-7")
+	if err != nil || !again.Recorded || again.Commit != res.Commit {
+		t.Errorf("retried proposal: %+v %v", again, err)
+	}
+	sha, ok, err := srv.Backend("gitops").Merge("main", res.Commit, "Merge pull request #1")
+	if err != nil || !ok {
+		t.Fatalf("merge: %v %v", ok, err)
+	}
+	log, err := repo.Log(ctx, gitops.Target{Env: "staging", App: "api"})
+	if err != nil || len(log) != 2 || log[0].Commit != res.Commit || log[0].Trigger != "comment:7" {
+		t.Fatalf("log after the merge: %+v %v", log, err)
+	}
+	// The merged trigger is recorded: the same request again makes nothing new.
+	dup, err := repo.Release(ctx, rel)
+	if err != nil || !dup.Recorded {
+		t.Errorf("release after the merge: %+v %v", dup, err)
+	}
+	if head := git(t, dir, "rev-parse", "main"); head != sha {
+		t.Errorf("main moved to %s after a recorded release", head)
+	}
+}

@@ -131,13 +131,18 @@ func (x *index) update(s storer.EncodedObjectStorer, tip plumbing.Hash) error {
 		}
 		x.Next++
 		seq := x.Next
+		x.Seen[c.Hash] = struct{}{}
+		if len(c.ParentHashes) > 1 {
+			// A merge brings changes that are indexed with the commits that made them
+			// (a gitops pull request's release commit, say); it is not a change itself.
+			continue
+		}
 		err := changedFolders(s, parentTree, c.TreeHash, "", func(folder string) {
 			x.Folders[folder] = append(x.Folders[folder], touch{Commit: c.Hash, Seq: seq})
 		})
 		if err != nil {
 			return err
 		}
-		x.Seen[c.Hash] = struct{}{}
 	}
 	x.Tip = tip
 	x.dirty = true

@@ -91,6 +91,20 @@ func (t Target) folderName() string {
 // Release writes the rendered files of one app into its environment's folder, replacing
 // what was there, and returns the new commit, or the current one when nothing changed.
 func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
+	return r.release(ctx, rel, "")
+}
+
+// Propose is Release for a pull request: the release commit is built on the branch tip
+// and pushed to the new branch proposal. A proposal branch that exists already (a
+// retry) is returned as Recorded.
+func (r *Repo) Propose(ctx context.Context, rel Release, proposal string) (Result, error) {
+	if proposal == "" || proposal == r.opts.Branch || plumbing.NewBranchReferenceName(proposal).Validate() != nil {
+		return Result{}, fmt.Errorf("propose %s to %s: %q is not a valid proposal branch", rel.App, rel.Env, proposal)
+	}
+	return r.release(ctx, rel, proposal)
+}
+
+func (r *Repo) release(ctx context.Context, rel Release, proposal string) (Result, error) {
 	parts, err := rel.Target.folder()
 	if err != nil {
 		return Result{}, fmt.Errorf("release: %w", err)
@@ -105,7 +119,7 @@ func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
 	}
 	kust := kustomization(rel.Files)
 	var diff Diff
-	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
+	res, err := r.writeTo(ctx, proposal, func(st *state) (*plan, string, error) {
 		folder := strings.Join(parts, "/")
 		if done := st.recorded(folder, rel.Trigger); done != "" {
 			return nil, done, nil

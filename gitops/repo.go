@@ -281,7 +281,19 @@ func diffFiles(before, after map[string][]byte) Diff {
 // write applies ch on the branch tip and pushes it with compare-and-swap, re-applying
 // on the new tip when another writer got there first.
 func (r *Repo) write(ctx context.Context, ch change) (Result, error) {
+	return r.writeTo(ctx, "", ch)
+}
+
+// errProposed stops a proposal whose branch exists already (a retry of the same one).
+var errProposed = errors.New("proposal branch exists")
+
+// writeTo is write, pushing the commit to the new branch proposal instead when it is
+// not empty: the change is built on the branch tip, for a pull request into it.
+func (r *Repo) writeTo(ctx context.Context, proposal string, ch change) (Result, error) {
 	res := Result{Branch: r.opts.Branch}
+	if proposal != "" {
+		res.Branch = proposal
+	}
 	bo := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
 		InitialInterval:     20 * time.Millisecond,
 		RandomizationFactor: 0.5,
@@ -308,7 +320,12 @@ func (r *Repo) write(ctx context.Context, ch change) (Result, error) {
 			if err != nil {
 				return backoff.Permanent(err)
 			}
-			if err := r.push(ctx, st, commit); err != nil {
+			if err := r.push(ctx, st, commit, proposal); err != nil {
+				var exists proposedError
+				if errors.As(err, &exists) {
+					res.Commit, res.Recorded = exists.head, true
+					return nil
+				}
 				return err
 			}
 			res.Commit, res.Changed = commit.String(), true
@@ -343,9 +360,15 @@ func (r *Repo) commit(st *state, p *plan) (plumbing.Hash, error) {
 // errStale is a push rejected because the branch is no longer where we read it.
 var errStale = errors.New("branch moved")
 
+// proposedError says a proposal's branch exists already, at head.
+type proposedError struct{ head string }
+
+func (e proposedError) Error() string { return "proposal branch exists at " + e.head }
+
 // push sends exactly the objects this change wrote and moves the branch from st.tip to
-// commit, only if the remote branch is still at st.tip (never a force push).
-func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash) error {
+// commit, only if the remote branch is still at st.tip (never a force push). With a
+// proposal branch, it creates that branch at commit instead, only if it does not exist.
+func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash, proposal string) error {
 	ep, err := transport.NewEndpoint(r.ep.url)
 	if err != nil {
 		return backoff.Permanent(r.remoteErr("push", err))
@@ -364,18 +387,26 @@ func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash) error 
 		return backoff.Permanent(r.remoteErr("push", err))
 	}
 	ref := plumbing.NewBranchReferenceName(r.opts.Branch)
-	current := plumbing.ZeroHash
+	var refs map[plumbing.ReferenceName]*plumbing.Reference
 	if ar != nil {
-		refs, err := ar.AllReferences()
+		all, err := ar.AllReferences()
 		if err != nil {
 			return backoff.Permanent(r.remoteErr("push", err))
 		}
-		if cur, ok := refs[ref]; ok {
-			current = cur.Hash()
-		}
+		refs = all
+	}
+	current, old := plumbing.ZeroHash, st.tip
+	if cur, ok := refs[ref]; ok {
+		current = cur.Hash()
 	}
 	if current != st.tip {
 		return errStale
+	}
+	if proposal != "" {
+		ref, old = plumbing.NewBranchReferenceName(proposal), plumbing.ZeroHash
+		if cur, ok := refs[ref]; ok {
+			return backoff.Permanent(proposedError{head: cur.Hash().String()})
+		}
 	}
 
 	var pack bytes.Buffer
@@ -386,7 +417,7 @@ func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash) error 
 	if ar != nil {
 		req = packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
 	}
-	req.Commands = []*packp.Command{{Name: ref, Old: st.tip, New: commit}}
+	req.Commands = []*packp.Command{{Name: ref, Old: old, New: commit}}
 	req.Packfile = io.NopCloser(&pack)
 	status, err := sess.ReceivePack(ctx, req)
 	if err == nil && status != nil {
@@ -402,6 +433,9 @@ func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash) error 
 			return errStale
 		}
 		return backoff.Permanent(r.remoteErr("push", err))
+	}
+	if proposal != "" {
+		return nil
 	}
 	if err := st.s.SetReference(plumbing.NewHashReference(r.trackingRef(), commit)); err != nil {
 		return backoff.Permanent(fmt.Errorf("record pushed commit in cache: %w", err))

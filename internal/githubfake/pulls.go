@@ -95,6 +95,12 @@ func createPull(c *call) reply {
 		return c.invalid("Validation Failed", fieldError{Resource: "PullRequest", Field: "title", Code: "missing_field"})
 	}
 	headSHA, baseSHA := c.repo.branches[head], c.repo.branches[b.Base]
+	isAncestor := c.repo.isAncestor
+	if g := c.repo.git; g != nil {
+		headSHA, _ = g.Head(head)
+		baseSHA, _ = g.Head(b.Base)
+		isAncestor = g.IsAncestor
+	}
 	if baseSHA == "" {
 		return c.invalid("Validation Failed", fieldError{Resource: "PullRequest", Field: "base", Code: "invalid"})
 	}
@@ -107,7 +113,7 @@ func createPull(c *call) reply {
 				Message: fmt.Sprintf("A pull request already exists for %s:%s.", c.repo.Owner, head)})
 		}
 	}
-	if c.repo.isAncestor(headSHA, baseSHA) {
+	if isAncestor(headSHA, baseSHA) {
 		return c.invalid("Validation Failed", fieldError{Resource: "PullRequest", Code: "custom",
 			Message: fmt.Sprintf("No commits between %s and %s", b.Base, head)})
 	}
@@ -143,6 +149,9 @@ func mergePull(c *call) reply {
 	if b.SHA != "" && b.SHA != pr.HeadSHA {
 		return c.fail(http.StatusConflict, "Head branch was modified. Review and try the merge again.")
 	}
+	if g := c.repo.git; g != nil {
+		return mergeInGit(c, g, pr, b)
+	}
 	baseSHA := c.repo.branches[pr.BaseRef]
 	baseCommit, headCommit := c.repo.commits[baseSHA], c.repo.commits[pr.HeadSHA]
 	if baseCommit == nil || headCommit == nil {
@@ -177,6 +186,27 @@ func mergePull(c *call) reply {
 	}
 	sha := c.repo.addCommit(Commit{Branch: pr.BaseRef, Message: message, AuthorName: botLogin,
 		AuthorEmail: fmt.Sprintf("%d+%s@users.noreply.github.com", appID, botLogin), Parents: parents, Files: files})
+	t := now()
+	pr.State, pr.Merged, pr.MergeCommitSHA, pr.MergedBy, pr.MergedAt, pr.ClosedAt = "closed", true, sha, botLogin, t, t
+	return okJSON(map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
+}
+
+// mergeInGit merges a pull request of a git-backed repository in its git repository.
+func mergeInGit(c *call, g GitBackend, pr *PullRequest, b mergeBody) reply {
+	if head, _ := g.Head(pr.HeadRef); head != pr.HeadSHA {
+		return c.fail(http.StatusConflict, "Head branch was modified. Review and try the merge again.")
+	}
+	title := b.CommitTitle
+	if title == "" {
+		title = fmt.Sprintf("Merge pull request #%d from %s:%s", pr.Number, c.repo.headOwner(pr), pr.HeadRef)
+	}
+	sha, ok, err := g.Merge(pr.BaseRef, pr.HeadSHA, title)
+	if err != nil {
+		return c.fail(http.StatusInternalServerError, err.Error())
+	}
+	if !ok {
+		return c.fail(http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+	}
 	t := now()
 	pr.State, pr.Merged, pr.MergeCommitSHA, pr.MergedBy, pr.MergedAt, pr.ClosedAt = "closed", true, sha, botLogin, t, t
 	return okJSON(map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})

@@ -34,6 +34,28 @@ type Repo struct {
 	deployments   []*Deployment
 	permissions   map[string]string
 	nextNumber    int
+	// git, when set, holds the repository's branches (see BackWithGit).
+	git GitBackend
+}
+
+// GitBackend keeps a repository's branches in a real git repository (a test's git
+// server, which the code under test pushes to): pull requests are opened on its
+// branches and merged in it.
+type GitBackend interface {
+	// Head returns a branch's commit.
+	Head(branch string) (sha string, ok bool)
+	// IsAncestor tells whether commit a is an ancestor of (or equal to) b.
+	IsAncestor(a, b string) bool
+	// Merge merges head into the base branch with a merge commit and returns it; ok is
+	// false when the merge conflicts.
+	Merge(base, head, message string) (sha string, ok bool, err error)
+}
+
+// BackWithGit makes the repository's pull requests work on g's branches.
+func (r *Repo) BackWithGit(g GitBackend) {
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	r.git = g
 }
 
 // Commit is one commit of a fake repository.

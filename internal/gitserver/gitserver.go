@@ -147,3 +147,54 @@ func (s *Server) Populate(t testing.TB, name, prefix string, folders, files, com
 		t.Fatalf("git fast-import: %v", err)
 	}
 }
+
+// Backend is a bare repository of the server seen as the branches of a GitHub
+// repository: the GitHub fake opens and merges pull requests in it.
+type Backend struct {
+	dir string
+}
+
+// Backend returns the repository name as a GitHub fake's git backend.
+func (s *Server) Backend(name string) *Backend { return &Backend{dir: s.Dir(name)} }
+
+func (b *Backend) git(args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = b.dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=GitHub", "GIT_AUTHOR_EMAIL=noreply@github.com",
+		"GIT_COMMITTER_NAME=GitHub", "GIT_COMMITTER_EMAIL=noreply@github.com")
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// Head returns a branch's commit.
+func (b *Backend) Head(branch string) (string, bool) {
+	sha, err := b.git("rev-parse", "--verify", "--quiet", "refs/heads/"+branch)
+	return sha, err == nil && sha != ""
+}
+
+// IsAncestor tells whether a is an ancestor of b.
+func (b *Backend) IsAncestor(a, c string) bool {
+	_, err := b.git("merge-base", "--is-ancestor", a, c)
+	return err == nil
+}
+
+// Merge merges head into base with a merge commit, as GitHub's merge button does.
+func (b *Backend) Merge(base, head, message string) (string, bool, error) {
+	old, ok := b.Head(base)
+	if !ok {
+		return "", false, fmt.Errorf("no branch %s", base)
+	}
+	tree, err := b.git("merge-tree", "--write-tree", old, head)
+	if err != nil {
+		return "", false, nil // conflicts
+	}
+	tree = strings.SplitN(tree, "\n", 2)[0]
+	sha, err := b.git("commit-tree", tree, "-p", old, "-p", head, "-m", message)
+	if err != nil {
+		return "", false, fmt.Errorf("commit-tree: %w", err)
+	}
+	if _, err := b.git("update-ref", "refs/heads/"+base, sha, old); err != nil {
+		return "", false, nil // the base moved meanwhile
+	}
+	return sha, true, nil
+}
