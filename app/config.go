@@ -379,6 +379,9 @@ func (c *Config) validate() []string {
 		} else if e.Release.Mode == "pull-request" && e.Release.Merge != "auto" && e.Release.Merge != "manual" {
 			add("%s.release.merge: %q is not auto or manual", at, e.Release.Merge)
 		}
+		if e.Release.Mode == "pull-request" && e.Gitops.Repository == "" {
+			add("%s.release.mode: pull-request needs gitops.repository (owner/name on this GitHub), where Auger opens and merges the pull requests", at)
+		}
 		if e.Permission != "write" && e.Permission != "maintain" && e.Permission != "admin" {
 			add("%s.permission: %q is not write, maintain or admin", at, e.Permission)
 		}

@@ -66,7 +66,7 @@ environments:
     policyBranches: [main]
     agentToken: {env: STAGING_AGENT_TOKEN}
   - name: production
-    gitops: {url: "https://git.example.com/gitops.git", branch: prod, path: clusters/prod}
+    gitops: {repository: mycompany/gitops-prod, branch: prod, path: clusters/prod}
     release: {mode: pull-request}
     permission: maintain
     teams: [mycompany/sre]
@@ -109,6 +109,9 @@ environments:
     agentToken: {env: MISSING_TOKEN}
   - name: prod
     gitops: {repository: a/b, path: ../etc}
+  - name: pr-by-url
+    gitops: {url: "https://git.example.com/gitops.git"}
+    release: {mode: pull-request}
 charts:
   allowedSources: [local]
 `)
@@ -133,6 +136,7 @@ charts:
 		`environments[2] (prod).name: "prod" is defined twice`,
 		`environments[2] (prod).gitops.path: "../etc"`,
 		"charts.allowedSources[0]: the server never renders charts from its own filesystem",
+		"environments[3] (pr-by-url).release.mode: pull-request needs gitops.repository",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing problem %q in:\n%s", want, all)

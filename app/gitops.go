@@ -47,7 +47,22 @@ func (g *gitopsAccess) rules() []commands.EnvironmentRules {
 		if e.Gitops.Repository != "" {
 			web := g.cfg.GitHub.WebURL + e.Gitops.Repository
 			r.GitopsCommitURL = func(sha string) string { return web + "/commit/" + sha }
+			owner, name, _ := strings.Cut(e.Gitops.Repository, "/")
+			r.GitopsRepo, r.GitopsBranch = commands.RepoRef{Owner: owner, Name: name}, e.Gitops.Branch
+			full := e.Gitops.Repository
+			r.GitopsGitHub = func(ctx context.Context) (commands.GitopsPullRequests, error) {
+				id, err := g.installation(ctx, full)
+				if err != nil {
+					return nil, err
+				}
+				client, err := g.clients.NewInstallationClient(id)
+				if err != nil {
+					return nil, fmt.Errorf("GitHub client for %s: %w", full, err)
+				}
+				return githubapi.New(client), nil
+			}
 		}
+		r.PullRequests, r.AutoMerge = e.Release.Mode == "pull-request", e.Release.Merge == "auto"
 		out = append(out, r)
 	}
 	return out
@@ -68,24 +83,36 @@ func (g *gitopsAccess) opener(repo GitopsRepo) func(context.Context) (*gitops.Re
 	}
 }
 
-// token is an installation token for the App's installation on a repository.
-func (g *gitopsAccess) token(ctx context.Context, fullName string) (string, error) {
+// installation finds (once) the App's installation on a repository.
+func (g *gitopsAccess) installation(ctx context.Context, fullName string) (int64, error) {
 	g.mu.Lock()
 	id, ok := g.installations[fullName]
 	g.mu.Unlock()
-	if !ok {
-		app, err := g.clients.NewAppClient()
-		if err != nil {
-			return "", fmt.Errorf("GitHub App client: %w", err)
-		}
-		owner, name, _ := strings.Cut(fullName, "/")
-		if id, err = githubapi.RepoInstallation(ctx, app, commands.RepoRef{Owner: owner, Name: name}); err != nil {
-			return "", err
-		}
+	if ok {
+		return id, nil
+	}
+	app, err := g.clients.NewAppClient()
+	if err != nil {
+		return 0, fmt.Errorf("GitHub App client: %w", err)
+	}
+	owner, name, _ := strings.Cut(fullName, "/")
+	if id, err = githubapi.RepoInstallation(ctx, app, commands.RepoRef{Owner: owner, Name: name}); err != nil {
+		return 0, err
+	}
+	g.mu.Lock()
+	g.installations[fullName] = id
+	g.mu.Unlock()
+	return id, nil
+}
+
+// token is an installation token for the App's installation on a repository.
+func (g *gitopsAccess) token(ctx context.Context, fullName string) (string, error) {
+	id, err := g.installation(ctx, fullName)
+	if err != nil {
+		return "", err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.installations[fullName] = id
 	tr, ok := g.transports[id]
 	if !ok {
 		var err error

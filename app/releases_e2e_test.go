@@ -22,8 +22,9 @@ import (
 // that takes the App's installation tokens, a Helm chart repository, and Auger.
 type releaseWorld struct {
 	*world
-	git      *gitserver.Server
-	chartURL string
+	git        *gitserver.Server
+	gitopsRepo *githubfake.Repo
+	chartURL   string
 }
 
 func newReleaseWorld(t testing.TB, environments string) *releaseWorld {
@@ -31,7 +32,7 @@ func newReleaseWorld(t testing.TB, environments string) *releaseWorld {
 	fake := githubfake.New(t)
 	fake.AddInstallation(installationID, "mycompany")
 	repo := fake.AddRepo("mycompany", "frontend")
-	fake.AddRepo("mycompany", "gitops")
+	gitopsRepo := fake.AddRepo("mycompany", "gitops")
 	git := gitserver.StartWithAuth(t, func(user, pass string) bool {
 		return user == "x-access-token" && fake.InstallationOfToken(pass) == installationID
 	})
@@ -64,7 +65,7 @@ func newReleaseWorld(t testing.TB, environments string) *releaseWorld {
 			}
 		}
 	})
-	return &releaseWorld{world: w, git: git, chartURL: charts.URL}
+	return &releaseWorld{world: w, git: git, gitopsRepo: gitopsRepo, chartURL: charts.URL}
 }
 
 const defaultEnvironments = `
@@ -412,5 +413,50 @@ func TestConcurrentDeploys(t *testing.T) {
 		if strings.Contains(c.Body, "😕") {
 			t.Errorf("a deploy failed:\n%s", c.Body)
 		}
+	}
+}
+
+// Environments that take releases as gitops pull requests: merged by Auger (merge:
+// auto), or left open for a person (merge: manual).
+func TestDeployThroughGitopsPullRequests(t *testing.T) {
+	w := newReleaseWorld(t, `
+  - name: staging
+    gitops: {repository: mycompany/gitops, path: staging}
+    release: {mode: pull-request, merge: auto}
+  - name: production
+    gitops: {repository: mycompany/gitops, path: production}
+    release: {mode: pull-request, merge: manual}
+`)
+	w.git.Populate(t, "mycompany/gitops", "infra", 1, 1, 1)
+	gitopsRepo := w.gitopsRepo
+	gitopsRepo.BackWithGit(w.git.Backend("mycompany/gitops"))
+	w.repo.SetPermission("jane", "write")
+	_, pr := w.pullRequest(t, "feature", "frontend")
+
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	reply := w.reply(t, pr, 1)
+	if !strings.Contains(reply, "gitops pull request [#1]") || !strings.Contains(reply, "merged as") {
+		t.Fatalf("auto-merged reply:\n%s", reply)
+	}
+	if gpr, ok := gitopsRepo.PullRequest(1); !ok || !gpr.Merged || !strings.HasPrefix(gpr.HeadRef, "auger/staging/frontend-") {
+		t.Errorf("gitops pull request = %+v", gpr)
+	}
+	if files := w.gitops(t, "ls-tree", "--name-only", "main", "staging/frontend/"); !strings.Contains(files, "release.json") {
+		t.Errorf("the merge did not land the release:\n%s", files)
+	}
+	if msg := w.gitops(t, "log", "-1", "--format=%B", "main^2"); !strings.Contains(msg, "Auger-Triggered-By: jane") {
+		t.Errorf("release commit under the merge:\n%s", msg)
+	}
+
+	w.comment(t, pr, "jane", "/deploy production", "")
+	reply = w.reply(t, pr, 2)
+	if !strings.Contains(reply, "**Proposed**") || !strings.Contains(reply, "[#2]") {
+		t.Fatalf("manual reply:\n%s", reply)
+	}
+	if gpr, ok := gitopsRepo.PullRequest(2); !ok || gpr.Merged || gpr.State != "open" {
+		t.Errorf("manual gitops pull request = %+v", gpr)
+	}
+	if files := w.gitops(t, "ls-tree", "--name-only", "main", "production/"); files != "" {
+		t.Errorf("an unmerged proposal reached main:\n%s", files)
 	}
 }

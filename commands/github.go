@@ -104,6 +104,7 @@ type GitHub interface {
 // PullRequest is what the release commands need of a pull request.
 type PullRequest struct {
 	Number  int
+	Title   string
 	State   string // open, closed
 	HTMLURL string
 	Author  string
@@ -163,4 +164,25 @@ type PullRequestsGitHub interface {
 	React(ctx context.Context, repo RepoRef, commentID int64, content string) error
 	CreateDeployment(ctx context.Context, repo RepoRef, d Deployment) (Deployment, error)
 	CreateDeploymentStatus(ctx context.Context, repo RepoRef, deploymentID int64, s DeploymentStatus) error
+}
+
+// NewPullRequest asks for a pull request.
+type NewPullRequest struct {
+	Title string
+	Head  string
+	Base  string
+	Body  string
+}
+
+// ErrNotMergeable is returned when GitHub will not merge a pull request (conflicts,
+// branch protection, a moved head).
+var ErrNotMergeable = errors.New("not mergeable")
+
+// GitopsPullRequests is what the pull-request release mode needs from GitHub, on the
+// gitops repository.
+type GitopsPullRequests interface {
+	CreatePullRequest(ctx context.Context, repo RepoRef, pr NewPullRequest) (PullRequest, error)
+	// MergePullRequest merges number if its head is still sha, and returns the merge
+	// commit; ErrNotMergeable when GitHub refuses.
+	MergePullRequest(ctx context.Context, repo RepoRef, number int, sha, title string) (string, error)
 }

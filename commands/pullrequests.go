@@ -257,11 +257,15 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 	if allRecorded(done) {
 		return "", errAlreadyDone
 	}
+	lands, err := p.land(ctx, rules, a, done, t.Actor)
+	if err != nil {
+		return "", err
+	}
 	check, err := p.announce(ctx, gh, t.Repo, rules, a, done, t.Actor)
 	if err != nil {
 		return "", err
 	}
-	return p.releasedReply(rules, a, done, check), nil
+	return p.releasedReply(rules, a, lands, check), nil
 }
 
 func allRecorded(done []Released) bool {
@@ -295,7 +299,59 @@ func (p *PullRequests) open(ctx context.Context, rules *EnvironmentRules) (Envir
 	if err != nil {
 		return Environment{}, fmt.Errorf("open the gitops repository of %s: %w", rules.Name, err)
 	}
-	return Environment{Name: rules.Name, Path: rules.Path, Repo: repo}, nil
+	return Environment{Name: rules.Name, Path: rules.Path, Repo: repo, Propose: rules.PullRequests}, nil
+}
+
+// land opens (and, with auto merge, merges) the gitops pull request of each proposed
+// release; a release that GitHub will not merge stays open for a person.
+func (p *PullRequests) land(ctx context.Context, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string) ([]landed, error) {
+	out := make([]landed, len(done))
+	for i, r := range done {
+		out[i].Released = r
+		if r.Proposal == "" || r.Result.Recorded {
+			continue
+		}
+		if rules.GitopsGitHub == nil {
+			return out, fmt.Errorf("environment %s takes pull requests, but its gitops repository is not on this GitHub", rules.Name)
+		}
+		gh, err := rules.GitopsGitHub(ctx)
+		if err != nil {
+			return out, err
+		}
+		pr, err := gh.CreatePullRequest(ctx, rules.GitopsRepo, NewPullRequest{
+			Title: fmt.Sprintf("Release %s %s to %s", r.App, short(a.Version.SHA), rules.Name),
+			Head:  r.Proposal,
+			Base:  firstNonEmpty(rules.GitopsBranch, "main"),
+			Body: fmt.Sprintf("Release of `%s` (%s `%s`) to **%s**, asked by %s.\n\nObjects: %d added, %d changed, %d removed. Written by Auger; merge it to release.",
+				a.ID, escapeMarkdown(a.Version.RepositoryName), short(a.Version.SHA), rules.Name, escapeMarkdown(actor),
+				len(r.Result.Diff.Added), len(r.Result.Diff.Changed), len(r.Result.Diff.Removed)),
+		})
+		if err != nil {
+			return out, fmt.Errorf("open the gitops pull request of %s: %w", r.App, err)
+		}
+		out[i].pr = pr
+		if !rules.AutoMerge {
+			continue
+		}
+		merged, err := gh.MergePullRequest(ctx, rules.GitopsRepo, pr.Number, r.Result.Commit, pr.Title)
+		switch {
+		case errors.Is(err, ErrNotMergeable):
+			out[i].unmergeable = true
+		case err != nil:
+			return out, fmt.Errorf("merge the gitops pull request #%d: %w", pr.Number, err)
+		default:
+			out[i].merged = merged
+		}
+	}
+	return out, nil
+}
+
+// landed is a release and, in the pull-request mode, its gitops pull request.
+type landed struct {
+	Released
+	pr          PullRequest
+	merged      string
+	unmergeable bool
 }
 
 // announce creates the deploy check run on the released commit and the Deployment.
@@ -346,9 +402,21 @@ func (p *PullRequests) gitopsLink(rules *EnvironmentRules, sha string) string {
 	return "`" + short(sha) + "`"
 }
 
-func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifact, done []Released, check CheckRun) string {
+func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifact, done []landed, check CheckRun) string {
 	var b strings.Builder
 	for _, r := range done {
+		if r.pr.Number != 0 {
+			link := fmt.Sprintf("[#%d](%s)", r.pr.Number, r.pr.HTMLURL)
+			switch {
+			case r.merged != "":
+				fmt.Fprintf(&b, "🚀 **Released** `%s` `%s` to **%s**: gitops pull request %s, merged as %s.\n\n", r.App, short(a.Version.SHA), r.Env, link, p.gitopsLink(rules, r.merged))
+			case r.unmergeable:
+				fmt.Fprintf(&b, "⏸️ **Proposed** `%s` `%s` for **%s** in gitops pull request %s; GitHub will not merge it yet (conflicts or branch protection). It releases when someone merges it.\n\n", r.App, short(a.Version.SHA), r.Env, link)
+			default:
+				fmt.Fprintf(&b, "⏸️ **Proposed** `%s` `%s` for **%s** in gitops pull request %s; it releases when someone merges it.\n\n", r.App, short(a.Version.SHA), r.Env, link)
+			}
+			continue
+		}
 		if !r.Result.Changed {
 			fmt.Fprintf(&b, "✅ `%s` `%s` is already released to **%s** (gitops %s); nothing changed.\n\n", r.App, short(a.Version.SHA), r.Env, p.gitopsLink(rules, r.Result.Commit))
 			continue
@@ -670,6 +738,9 @@ func (p *PullRequests) releaseByPolicy(ctx context.Context, gh PullRequestsGitHu
 		return nil
 	}
 	zerolog.Ctx(ctx).Info().Str("env", rules.Name).Str("app", app).Str("commit", done[0].Result.Commit).Msg("released by policy")
+	if _, err := p.land(ctx, rules, a, done, PolicyActor); err != nil {
+		return err
+	}
 	_, err = p.announce(ctx, gh, repo, rules, a, done, PolicyActor)
 	return err
 }

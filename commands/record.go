@@ -62,6 +62,13 @@ type EnvironmentRules struct {
 	// GitopsCommitURL links a gitops commit (empty when there is no web view).
 	Gitops          func(ctx context.Context) (*gitops.Repo, error)
 	GitopsCommitURL func(sha string) string
+	// PullRequests lands releases as pull requests on GitopsRepo (through
+	// GitopsGitHub) instead of pushing them; AutoMerge merges them when GitHub will.
+	PullRequests bool
+	AutoMerge    bool
+	GitopsRepo   RepoRef
+	GitopsBranch string
+	GitopsGitHub func(ctx context.Context) (GitopsPullRequests, error)
 }
 
 // Recorder records release artifacts on commits whose CI passed.

@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -35,6 +37,16 @@ type Environment struct {
 	// Path is the environment's folder in the gitops repository (default Name).
 	Path string
 	Repo *gitops.Repo
+	// Propose writes each release to a new branch for a pull request instead of the
+	// environment's branch.
+	Propose bool
+}
+
+// ProposalBranch names the branch a proposed release is pushed to; it is a function
+// of the trigger, so a retry finds the branch it pushed before.
+func ProposalBranch(env, app, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "auger/" + env + "/" + app + "-" + hex.EncodeToString(sum[:5])
 }
 
 // Releaser runs releases and rollbacks.
@@ -59,6 +71,9 @@ type Released struct {
 	Namespace string
 	Files     []string
 	Result    gitops.Result
+	// Proposal is the branch the release was pushed to, when the environment takes
+	// releases as pull requests.
+	Proposal string
 }
 
 // renderError is an artifact that cannot be rendered as asked: its author's mistake
@@ -128,18 +143,32 @@ func (r *Releaser) Release(ctx context.Context, env Environment, req DeployReque
 			names = append(names, f.Name)
 		}
 		sort.Strings(names)
-		res, err := env.Repo.Release(ctx, gitops.Release{
+		rel := gitops.Release{
 			Target:    gitops.Target{Env: ec.Env, Path: env.Path, App: ec.App},
 			Actor:     req.Actor,
 			Namespace: ec.Namespace,
 			Artifact:  req.Artifact.ID,
 			Version:   req.Artifact.Version,
 			Files:     files,
-		})
+		}
+		var (
+			res      gitops.Result
+			proposal string
+			err      error
+		)
+		if env.Propose {
+			proposal = ProposalBranch(ec.Env, ec.App, firstNonEmpty(req.Actor.Trigger, req.Artifact.ID))
+			res, err = env.Repo.Propose(ctx, rel, proposal)
+		} else {
+			res, err = env.Repo.Release(ctx, rel)
+		}
 		if err != nil {
 			return done, err
 		}
-		done = append(done, Released{App: ec.App, Env: ec.Env, Namespace: ec.Namespace, Files: names, Result: res})
+		if !res.Changed && !res.Recorded {
+			proposal = ""
+		}
+		done = append(done, Released{App: ec.App, Env: ec.Env, Namespace: ec.Namespace, Files: names, Result: res, Proposal: proposal})
 	}
 	return done, nil
 }

@@ -315,8 +315,13 @@ func (c *Client) PullRequest(ctx context.Context, repo commands.RepoRef, number 
 	if err != nil {
 		return commands.PullRequest{}, wrap(err, fmt.Sprintf("read pull request #%d", number))
 	}
+	return pullRequest(pr), nil
+}
+
+func pullRequest(pr *github.PullRequest) commands.PullRequest {
 	return commands.PullRequest{
 		Number:   pr.GetNumber(),
+		Title:    pr.GetTitle(),
 		State:    pr.GetState(),
 		HTMLURL:  pr.GetHTMLURL(),
 		Author:   pr.GetUser().GetLogin(),
@@ -325,7 +330,7 @@ func (c *Client) PullRequest(ctx context.Context, repo commands.RepoRef, number 
 		BaseRef:  pr.GetBase().GetRef(),
 		HeadRepo: pr.GetHead().GetRepo().GetFullName(),
 		Merged:   pr.GetMerged(),
-	}, nil
+	}
 }
 
 // Reviews lists a pull request's reviews.
@@ -418,4 +423,30 @@ func RepoInstallation(ctx context.Context, app *github.Client, repo commands.Rep
 		return 0, wrap(err, "find the installation on "+repo.FullName()+" (install the App there)")
 	}
 	return inst.GetID(), nil
+}
+
+var _ commands.GitopsPullRequests = (*Client)(nil)
+
+// CreatePullRequest opens a pull request.
+func (c *Client) CreatePullRequest(ctx context.Context, repo commands.RepoRef, p commands.NewPullRequest) (commands.PullRequest, error) {
+	pr, _, err := c.gh.PullRequests.Create(ctx, repo.Owner, repo.Name, &github.NewPullRequest{
+		Title: github.String(p.Title), Head: github.String(p.Head), Base: github.String(p.Base), Body: github.String(p.Body),
+	})
+	if err != nil {
+		return commands.PullRequest{}, wrap(err, "open a pull request on "+repo.FullName())
+	}
+	return pullRequest(pr), nil
+}
+
+// MergePullRequest merges a pull request with a merge commit if its head is still sha.
+func (c *Client) MergePullRequest(ctx context.Context, repo commands.RepoRef, number int, sha, title string) (string, error) {
+	res, _, err := c.gh.PullRequests.Merge(ctx, repo.Owner, repo.Name, number, "", &github.PullRequestOptions{CommitTitle: title, SHA: sha, MergeMethod: "merge"})
+	if err != nil {
+		var ger *github.ErrorResponse
+		if errors.As(err, &ger) && ger.Response != nil && (ger.Response.StatusCode == http.StatusMethodNotAllowed || ger.Response.StatusCode == http.StatusConflict) {
+			return "", fmt.Errorf("merge #%d on %s: %s: %w", number, repo.FullName(), ger.Message, commands.ErrNotMergeable)
+		}
+		return "", wrap(err, fmt.Sprintf("merge #%d on %s", number, repo.FullName()))
+	}
+	return res.GetSHA(), nil
 }
