@@ -333,14 +333,16 @@ func TestRollbackButtonsAndPolicies(t *testing.T) {
 	w := newReleaseWorld(t, defaultEnvironments)
 	w.repo.SetPermission("jane", "write")
 
-	// A push to main whose env config has a deploy policy is released by it.
-	main := w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "Merge", Files: map[string]string{".auger/frontend.yaml": w.envConfig("frontend", "staging", true)}})
+	// A push to main whose env configs have deploy policies is released by them, both
+	// apps at once, no commit lost.
+	main := w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "Merge", Files: map[string]string{
+		".auger/frontend.yaml": w.envConfig("frontend", "staging", true), ".auger/api.yaml": w.envConfig("api", "staging", true)}})
 	w.repo.AddCheckRun(main, githubfake.CheckRun{Name: "build", Conclusion: "success"})
 	w.suiteCompleted(t, main, "")
 	waitFor(t, func() bool {
-		return strings.Contains(w.gitops(t, "log", "-1", "--format=%B", "main"), "Auger-Triggered-By: policy")
+		return strings.Count(w.gitops(t, "log", "--format=%B", "main"), "Auger-Triggered-By: policy") == 2
 	})
-	waitFor(t, func() bool { return len(w.repo.Deployments()) == 1 })
+	waitFor(t, func() bool { return len(w.repo.Deployments()) == 2 })
 
 	// The "Deploy to staging" button of a pull request's artifact releases it as the clicker.
 	sha, pr := w.pullRequest(t, "feature", "frontend")
@@ -357,9 +359,13 @@ func TestRollbackButtonsAndPolicies(t *testing.T) {
 		t.Errorf("button commit:\n%s", msg)
 	}
 
-	// /rollback restores the policy release.
+	// /rollback restores the policy release (staging has two apps now: name one).
 	w.comment(t, pr, "jane", "/rollback staging", "")
-	reply := w.reply(t, pr, 2)
+	if reply := w.reply(t, pr, 2); !strings.Contains(reply, "staging has 2 apps (api, frontend)") {
+		t.Errorf("rollback without an app:\n%s", reply)
+	}
+	w.comment(t, pr, "jane", "/rollback staging frontend", "")
+	reply := w.reply(t, pr, 3)
 	if !strings.Contains(reply, "**Rolled back** `frontend` in **staging** from release 2") || !strings.Contains(reply, "to release 1 (`"+main[:7]) {
 		t.Errorf("rollback reply:\n%s", reply)
 	}
@@ -380,7 +386,7 @@ func TestRollbackButtonsAndPolicies(t *testing.T) {
 	rb["requested_action"] = map[string]any{"identifier": "rollback"}
 	rb["sender"].(map[string]any)["login"] = "rita"
 	w.fake.Deliver(t, w.hook, testSecret, "check_run", "", rb)
-	if reply := w.reply(t, pr, 3); !strings.Contains(reply, "@rita has read access") {
+	if reply := w.reply(t, pr, 4); !strings.Contains(reply, "@rita has read access") {
 		t.Errorf("rollback button by a reader:\n%s", reply)
 	}
 }
