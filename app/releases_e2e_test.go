@@ -466,3 +466,25 @@ func TestDeployThroughGitopsPullRequests(t *testing.T) {
 		t.Errorf("an unmerged proposal reached main:\n%s", files)
 	}
 }
+
+// requireChecks refuses while any CI check on the head is not green, even one started
+// after the artifact was recorded (a re-run, say).
+func TestRequireChecks(t *testing.T) {
+	w := newReleaseWorld(t, `
+  - name: staging
+    gitops: {repository: mycompany/gitops, path: staging}
+    requireChecks: true
+`)
+	w.repo.SetPermission("jane", "write")
+	sha, pr := w.pullRequest(t, "feature", "frontend")
+	w.repo.AddCheckRun(sha, githubfake.CheckRun{Name: "build", Status: "in_progress"})
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	if reply := w.reply(t, pr, 1); !strings.Contains(reply, "requireChecks") || !strings.Contains(reply, "CI still running: build") {
+		t.Errorf("pending check:\n%s", reply)
+	}
+	w.repo.AddCheckRun(sha, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	if reply := w.reply(t, pr, 2); !strings.Contains(reply, "**Released**") {
+		t.Errorf("green checks:\n%s", reply)
+	}
+}
