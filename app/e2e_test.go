@@ -63,12 +63,20 @@ environments:
     gitops: {repository: mycompany/gitops}
     policyBranches: [main]
 `)
-	cfg, err := app.LoadConfig(cfgPath, []string{
+	hook, logs := startAuger(t, fake, cfgPath)
+	return &world{fake: fake, repo: repo, hook: hook, logs: logs}
+}
+
+// startAuger runs Auger against a GitHub fake with the config file and variables
+// given, and checks, when the test ends, that no secret reached its logs.
+func startAuger(t testing.TB, fake *githubfake.Fake, cfgPath string, env ...string) (string, *syncBuffer) {
+	t.Helper()
+	cfg, err := app.LoadConfig(cfgPath, append([]string{
 		fmt.Sprintf("AUGER_GITHUB_APP_ID=%d", fake.AppID()),
 		"AUGER_GITHUB_PRIVATE_KEY=" + string(fake.PrivateKeyPEM()),
 		"AUGER_GITHUB_WEBHOOK_SECRET=" + testSecret,
 		"AUGER_GITHUB_API_URL=" + fake.URL,
-	})
+	}, env...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,15 +88,13 @@ environments:
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
-		// No secret reaches the logs, in any test of this world.
-		l := logs.String()
 		for _, secret := range []string{testSecret, "PRIVATE KEY", "ghs_"} {
-			if strings.Contains(l, secret) {
+			if strings.Contains(logs.String(), secret) {
 				t.Errorf("logs contain %q", secret)
 			}
 		}
 	})
-	return &world{fake: fake, repo: repo, hook: ts.URL + "/api/github/hook", logs: logs}
+	return ts.URL + "/api/github/hook", logs
 }
 
 func (w *world) commit(t testing.TB, files map[string]string) string {

@@ -3,16 +3,12 @@ package app_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/auger-dev/auger/app"
 	"github.com/auger-dev/auger/internal/chartrepo"
 	"github.com/auger-dev/auger/internal/githubfake"
 	"github.com/auger-dev/auger/internal/gitserver"
@@ -39,32 +35,8 @@ func newReleaseWorld(t testing.TB, environments string) *releaseWorld {
 	git.Create(t, "mycompany/gitops")
 	charts, _ := chartrepo.Serve(t, "../examples/charts/web")
 	cfgPath := writeFile(t, "auger.yaml", fmt.Sprintf("charts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s", charts.URL, t.TempDir(), environments))
-	cfg, err := app.LoadConfig(cfgPath, []string{
-		fmt.Sprintf("AUGER_GITHUB_APP_ID=%d", fake.AppID()),
-		"AUGER_GITHUB_PRIVATE_KEY=" + string(fake.PrivateKeyPEM()),
-		"AUGER_GITHUB_WEBHOOK_SECRET=" + testSecret,
-		"AUGER_GITHUB_API_URL=" + fake.URL,
-		"AUGER_GITHUB_WEB_URL=" + git.URL + "/",
-		"AUGER_CHART_CACHE_DIR=" + t.TempDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	srv, err := app.NewServer(cfg, zerolog.New(logs).Level(zerolog.DebugLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	w := &world{fake: fake, repo: repo, hook: ts.URL + "/api/github/hook", logs: logs}
-	t.Cleanup(func() {
-		for _, secret := range []string{testSecret, "PRIVATE KEY", "ghs_"} {
-			if strings.Contains(logs.String(), secret) {
-				t.Errorf("logs contain %q", secret)
-			}
-		}
-	})
+	hook, logs := startAuger(t, fake, cfgPath, "AUGER_GITHUB_WEB_URL="+git.URL+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir())
+	w := &world{fake: fake, repo: repo, hook: hook, logs: logs}
 	return &releaseWorld{world: w, git: git, gitopsRepo: gitopsRepo, chartURL: charts.URL}
 }
 

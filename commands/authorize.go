@@ -13,7 +13,7 @@ var roleRank = map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "ma
 // authorize applies every rule of the environment to a deploy, before anything is
 // written: who asks, the pull request's approval, its checks and where it comes from.
 func (p *PullRequests) authorize(ctx context.Context, gh PullRequestsGitHub, t Trigger, rules *EnvironmentRules, pr *PullRequest, runs []CheckRun) error {
-	if err := p.authorizeActor(ctx, gh, t, rules, pr, ""); err != nil {
+	if err := p.authorizeActor(ctx, gh, t, rules, ""); err != nil {
 		return err
 	}
 	if pr != nil && pr.HeadRepo != "" && !strings.EqualFold(pr.HeadRepo, t.Repo.FullName()) && !rules.AllowForks {
@@ -74,7 +74,7 @@ func approved(reviews []Review, author string) (bool, string) {
 // authorizeActor checks who asks: their repository role and, when the environment
 // names them, its users and teams. alsoAllowed is a login let through regardless (the
 // one who locked, for /unlock).
-func (p *PullRequests) authorizeActor(ctx context.Context, gh PullRequestsGitHub, t Trigger, rules *EnvironmentRules, _ *PullRequest, alsoAllowed string) error {
+func (p *PullRequests) authorizeActor(ctx context.Context, gh PullRequestsGitHub, t Trigger, rules *EnvironmentRules, alsoAllowed string) error {
 	if alsoAllowed != "" && strings.EqualFold(alsoAllowed, t.Actor) {
 		return nil
 	}

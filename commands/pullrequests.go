@@ -446,20 +446,23 @@ func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifa
 	return b.String()
 }
 
-// rollback restores an app to an earlier release.
-func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Trigger, c Rollback) (string, error) {
-	rules, err := p.environment(c.Env)
+// authorizedEnvironment checks who asks against an environment's rules and opens its
+// gitops repository: the start of every command that acts on an environment.
+func (p *PullRequests) authorizedEnvironment(ctx context.Context, gh PullRequestsGitHub, t Trigger, name string) (*EnvironmentRules, Environment, error) {
+	rules, err := p.environment(name)
 	if err != nil {
-		return "", err
+		return nil, Environment{}, err
 	}
-	_, pr, err := p.head(ctx, gh, t)
-	if err != nil {
-		return "", err
-	}
-	if err := p.authorizeActor(ctx, gh, t, rules, pr, ""); err != nil {
-		return "", err
+	if err := p.authorizeActor(ctx, gh, t, rules, ""); err != nil {
+		return nil, Environment{}, err
 	}
 	env, err := p.open(ctx, rules)
+	return rules, env, err
+}
+
+// rollback restores an app to an earlier release.
+func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Trigger, c Rollback) (string, error) {
+	rules, env, err := p.authorizedEnvironment(ctx, gh, t, c.Env)
 	if err != nil {
 		return "", err
 	}
@@ -507,18 +510,7 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 }
 
 func (p *PullRequests) lock(ctx context.Context, gh PullRequestsGitHub, t Trigger, c Lock) (string, error) {
-	rules, err := p.environment(c.Env)
-	if err != nil {
-		return "", err
-	}
-	_, pr, err := p.head(ctx, gh, t)
-	if err != nil {
-		return "", err
-	}
-	if err := p.authorizeActor(ctx, gh, t, rules, pr, ""); err != nil {
-		return "", err
-	}
-	env, err := p.open(ctx, rules)
+	rules, env, err := p.authorizedEnvironment(ctx, gh, t, c.Env)
 	if err != nil {
 		return "", err
 	}
@@ -576,11 +568,7 @@ func (p *PullRequests) unlock(ctx context.Context, gh PullRequestsGitHub, t Trig
 	}
 	// Who may deploy may unlock, and so may whoever locked.
 	if !strings.EqualFold(held.By, t.Actor) {
-		_, pr, err := p.head(ctx, gh, t)
-		if err != nil {
-			return "", err
-		}
-		if err := p.authorizeActor(ctx, gh, t, rules, pr, held.By); err != nil {
+		if err := p.authorizeActor(ctx, gh, t, rules, held.By); err != nil {
 			return "", err
 		}
 	}
