@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/githubapi"
 	"github.com/auger-dev/auger/handlers"
 	"github.com/auger-dev/auger/manifests"
 )
@@ -42,7 +43,8 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client: %w", err)
 	}
-	rules := newGitopsAccess(cfg, clients, &http.Client{Transport: s.metrics.githubTransport(http.DefaultTransport)}).rules()
+	access := newGitopsAccess(cfg, clients, &http.Client{Transport: s.metrics.githubTransport(http.DefaultTransport)})
+	rules := access.rules()
 	renderer, err := manifests.NewRenderer(manifests.Options{CacheDir: cfg.Charts.CacheDir, AllowedSources: cfg.Charts.AllowedSources})
 	if err != nil {
 		return nil, err
@@ -88,6 +90,26 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", s.metrics.handler())
+	tokens := map[string][]byte{}
+	for _, e := range cfg.Environments {
+		tokens[e.Name] = []byte(e.ResolvedAgentToken())
+	}
+	mux.Handle("POST /api/agent/v1/report", &agentReports{
+		tokens:   tokens,
+		rollouts: &commands.Rollouts{Recorder: recorder, Environments: rules},
+		timeout:  cfg.Server.EventTimeout,
+		github: func(ctx context.Context, repository string) (commands.RolloutsGitHub, error) {
+			id, err := access.installation(ctx, repository)
+			if err != nil {
+				return nil, err
+			}
+			client, err := clients.NewInstallationClient(id)
+			if err != nil {
+				return nil, fmt.Errorf("GitHub client for %s: %w", repository, err)
+			}
+			return githubapi.New(client), nil
+		},
+	})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// go-githubapp logs through the request context; without a logger there it is silent.
 		mux.ServeHTTP(w, r.WithContext(s.log.WithContext(r.Context())))

@@ -186,3 +186,14 @@ type GitopsPullRequests interface {
 	// commit; ErrNotMergeable when GitHub refuses.
 	MergePullRequest(ctx context.Context, repo RepoRef, number int, sha, title string) (string, error)
 }
+
+// RolloutsGitHub is what live rollout status needs from GitHub besides PullRequestsGitHub.
+type RolloutsGitHub interface {
+	PullRequestsGitHub
+	// Deployments lists the Deployments of sha to env, newest first.
+	Deployments(ctx context.Context, repo RepoRef, sha, env string) ([]Deployment, error)
+	// Comments lists a pull request's comments.
+	Comments(ctx context.Context, repo RepoRef, issue int) ([]Comment, error)
+	// ReadFile reads one file at sha, or returns ErrNotFound.
+	ReadFile(ctx context.Context, repo RepoRef, sha, path string) ([]byte, error)
+}

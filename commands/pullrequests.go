@@ -261,7 +261,7 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 	if err != nil {
 		return "", err
 	}
-	check, err := p.announce(ctx, gh, t.Repo, rules, a, done, t.Actor)
+	check, err := p.announce(ctx, gh, t.Repo, rules, a, done, t.Actor, t.PR)
 	if err != nil {
 		return "", err
 	}
@@ -355,7 +355,9 @@ type landed struct {
 }
 
 // announce creates the deploy check run on the released commit and the Deployment.
-func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string) (CheckRun, error) {
+// pr, when not 0, is the pull request asked on: the Deployment's payload keeps it, so
+// the rollout can say "live" in the reply there.
+func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string, pr int) (CheckRun, error) {
 	var apps, commits []string
 	for _, r := range done {
 		apps = append(apps, r.App)
@@ -379,7 +381,7 @@ func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo
 		Ref:                   a.Version.SHA,
 		Environment:           rules.Name,
 		Description:           truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), actor), maxStatusDesc),
-		Payload:               map[string]any{"artifact": a.ID, "apps": apps},
+		Payload:               map[string]any{"artifact": a.ID, "apps": apps, "pr": pr},
 		ProductionEnvironment: rules.Production,
 	})
 	if err != nil {
@@ -501,7 +503,7 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 	}
 	if strings.EqualFold(rb.To.Repository, t.Repo.FullName()) && rb.To.Sha != "" {
 		a := &artifact.Artifact{ID: rb.To.Artifact, Version: artifact.Version{RepositoryName: rb.To.Repository, SHA: rb.To.Sha}}
-		if _, err := p.announce(ctx, gh, t.Repo, rules, a, []Released{{App: app, Env: rules.Name, Result: rb.Result}}, t.Actor); err != nil {
+		if _, err := p.announce(ctx, gh, t.Repo, rules, a, []Released{{App: app, Env: rules.Name, Result: rb.Result}}, t.Actor, t.PR); err != nil {
 			return "", err
 		}
 	}
@@ -729,7 +731,7 @@ func (p *PullRequests) releaseByPolicy(ctx context.Context, gh PullRequestsGitHu
 	if _, err := p.land(ctx, rules, a, done, PolicyActor); err != nil {
 		return err
 	}
-	_, err = p.announce(ctx, gh, repo, rules, a, done, PolicyActor)
+	_, err = p.announce(ctx, gh, repo, rules, a, done, PolicyActor, 0)
 	return err
 }
 

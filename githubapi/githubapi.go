@@ -5,6 +5,7 @@ package githubapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -449,4 +450,53 @@ func (c *Client) MergePullRequest(ctx context.Context, repo commands.RepoRef, nu
 		return "", wrap(err, fmt.Sprintf("merge #%d on %s", number, repo.FullName()))
 	}
 	return res.GetSHA(), nil
+}
+
+var _ commands.RolloutsGitHub = (*Client)(nil)
+
+// Deployments lists the Deployments of sha to env, newest first.
+func (c *Client) Deployments(ctx context.Context, repo commands.RepoRef, sha, env string) ([]commands.Deployment, error) {
+	deps, _, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{SHA: sha, Environment: env, ListOptions: github.ListOptions{PerPage: 30}})
+	if err != nil {
+		return nil, wrap(err, "list deployments to "+env)
+	}
+	out := make([]commands.Deployment, 0, len(deps))
+	for _, d := range deps {
+		var payload map[string]any
+		_ = json.Unmarshal(d.Payload, &payload)
+		out = append(out, commands.Deployment{ID: d.GetID(), Ref: d.GetRef(), Environment: d.GetEnvironment(), Description: d.GetDescription(), Payload: payload})
+	}
+	return out, nil
+}
+
+// Comments lists a pull request's comments (the first 100 pages of 100 at most).
+func (c *Client) Comments(ctx context.Context, repo commands.RepoRef, issue int) ([]commands.Comment, error) {
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	var out []commands.Comment
+	for page := 0; page < 100; page++ {
+		cs, resp, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, issue, opts)
+		if err != nil {
+			return nil, wrap(err, fmt.Sprintf("list comments of #%d", issue))
+		}
+		for _, cm := range cs {
+			out = append(out, commands.Comment{ID: cm.GetID(), HTMLURL: cm.GetHTMLURL(), Body: cm.GetBody()})
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
+}
+
+// ReadFile reads one file at sha.
+func (c *Client) ReadFile(ctx context.Context, repo commands.RepoRef, sha, path string) ([]byte, error) {
+	f, _, _, err := c.gh.Repositories.GetContents(ctx, repo.Owner, repo.Name, path, &github.RepositoryContentGetOptions{Ref: sha})
+	if err != nil {
+		return nil, wrap(err, "read "+path)
+	}
+	if f == nil {
+		return nil, fmt.Errorf("read %s: a directory: %w", path, commands.ErrNotFound)
+	}
+	return decodeContent(f)
 }
