@@ -68,6 +68,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newReleasesCommand(),
 		newEnvCommand(),
 		newServeCommand(),
+		newAgentCommand(),
 	)
 	return root
 }
