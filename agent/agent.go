@@ -88,6 +88,7 @@ type Agent struct {
 type listers struct {
 	deployments  func() ([]*appsv1.Deployment, error)
 	statefulsets func() ([]*appsv1.StatefulSet, error)
+	daemonsets   func() ([]*appsv1.DaemonSet, error)
 	replicasets  func() ([]*appsv1.ReplicaSet, error)
 	pods         func() ([]*corev1.Pod, error)
 	events       func() ([]*corev1.Event, error)
@@ -179,8 +180,9 @@ func (a *Agent) watch(ctx context.Context, ns string) listers {
 			o.FieldSelector = fields.Set{"type": corev1.EventTypeWarning}.AsSelector().String()
 		}),
 		informers.WithTransform(strip))
-	deps, sts, rss, pods, events := f.Apps().V1().Deployments(), f.Apps().V1().StatefulSets(), f.Apps().V1().ReplicaSets(), f.Core().V1().Pods(), ev.Core().V1().Events()
-	for _, inf := range []cache.SharedIndexInformer{deps.Informer(), sts.Informer(), rss.Informer(), pods.Informer(), events.Informer()} {
+	deps, sts, dss, rss := f.Apps().V1().Deployments(), f.Apps().V1().StatefulSets(), f.Apps().V1().DaemonSets(), f.Apps().V1().ReplicaSets()
+	pods, events := f.Core().V1().Pods(), ev.Core().V1().Events()
+	for _, inf := range []cache.SharedIndexInformer{deps.Informer(), sts.Informer(), dss.Informer(), rss.Informer(), pods.Informer(), events.Informer()} {
 		inf.AddEventHandler(a.markDirty()) //nolint:errcheck // the registration handle is not needed
 	}
 	f.Start(ctx.Done())
@@ -188,10 +190,12 @@ func (a *Agent) watch(ctx context.Context, ns string) listers {
 	return listers{
 		deployments:  func() ([]*appsv1.Deployment, error) { return deps.Lister().List(labels.Everything()) },
 		statefulsets: func() ([]*appsv1.StatefulSet, error) { return sts.Lister().List(labels.Everything()) },
+		daemonsets:   func() ([]*appsv1.DaemonSet, error) { return dss.Lister().List(labels.Everything()) },
 		replicasets:  func() ([]*appsv1.ReplicaSet, error) { return rss.Lister().List(labels.Everything()) },
 		pods:         func() ([]*corev1.Pod, error) { return pods.Lister().List(labels.Everything()) },
 		events:       func() ([]*corev1.Event, error) { return events.Lister().List(labels.Everything()) },
-		synced:       []cache.InformerSynced{deps.Informer().HasSynced, sts.Informer().HasSynced, rss.Informer().HasSynced, pods.Informer().HasSynced, events.Informer().HasSynced},
+		synced: []cache.InformerSynced{deps.Informer().HasSynced, sts.Informer().HasSynced, dss.Informer().HasSynced,
+			rss.Informer().HasSynced, pods.Informer().HasSynced, events.Informer().HasSynced},
 	}
 }
 
@@ -238,7 +242,10 @@ func strip(obj any) (any, error) {
 	case *appsv1.StatefulSet:
 		o.Spec.Template.Spec, o.Spec.VolumeClaimTemplates = corev1.PodSpec{}, nil
 	case *corev1.Event:
-		o.Source, o.Series, o.Related = corev1.EventSource{}, nil, nil
+		// Series stays: it dates the latest occurrence of a repeated event.
+		o.Source, o.Related = corev1.EventSource{}, nil
+	case *appsv1.DaemonSet:
+		o.Spec.Template.Spec = corev1.PodSpec{}
 	}
 	return obj, nil
 }
@@ -303,11 +310,13 @@ func (a *Agent) collect(full bool) {
 	for _, l := range a.listers {
 		deps, _ := l.deployments()
 		sts, _ := l.statefulsets()
+		dss, _ := l.daemonsets()
 		rss, _ := l.replicasets()
 		pods, _ := l.pods()
 		events, _ := l.events()
 		objects.Deployments = append(objects.Deployments, valid(a.opts.Log, deps)...)
 		objects.StatefulSets = append(objects.StatefulSets, valid(a.opts.Log, sts)...)
+		objects.DaemonSets = append(objects.DaemonSets, valid(a.opts.Log, dss)...)
 		objects.ReplicaSets = append(objects.ReplicaSets, rss...)
 		objects.Pods = append(objects.Pods, pods...)
 		objects.Events = append(objects.Events, events...)
@@ -355,8 +364,13 @@ func (a *Agent) fluxState() *FluxState {
 	conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conditions {
 		m, _ := c.(map[string]any)
-		if m["type"] == "Ready" {
-			fs.Ready = m["status"] == "True"
+		if m["type"] != "Ready" {
+			continue
+		}
+		fs.Ready = m["status"] == "True"
+		// Only a failed apply carries a message: while Flux reconciles (Unknown), every
+		// release would otherwise look failed.
+		if m["status"] == "False" {
 			fs.Message, _ = m["message"].(string)
 		}
 	}
