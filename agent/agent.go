@@ -406,7 +406,12 @@ func (a *Agent) flush(ctx context.Context, full bool) error {
 	defer a.mu.Unlock()
 	for _, s := range batch {
 		key := Key(s)
-		a.sent[key], a.lastSent[key] = stateFingerprint(s), now
+		a.sent[key] = stateFingerprint(s)
+		// The per-release limit is for changes (a flapping pod); a resync is a snapshot
+		// and must not delay the next real change.
+		if !full {
+			a.lastSent[key] = now
+		}
 		if p, ok := a.pending[key]; ok && stateFingerprint(p) == a.sent[key] {
 			delete(a.pending, key)
 		}

@@ -9,6 +9,8 @@ for tool in go git; do
 done
 git_exec=$(git --exec-path)
 [ -x "$git_exec/git-http-backend" ] || { echo "test: git-http-backend not found in $git_exec (install git's full package)" >&2; exit 1; }
+# The agent's end-to-end tests run a real etcd and kube-apiserver, built once into .cache/k8s.
+AUGER_K8S_BINARIES=$(./scripts/k8s-binaries.sh); export AUGER_K8S_BINARIES
 
 go mod download
 go vet ./...
