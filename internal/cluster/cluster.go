@@ -90,7 +90,7 @@ func Start(t testing.TB) *Cluster {
 			return c
 		}
 		if attempt < startAttempts && errors.Is(err, errPortTaken) {
-			t.Logf("cluster: attempt %d: %v; trying other ports", attempt, err)
+			t.Logf("cluster: attempt %d failed, trying other ports: %v", attempt, err)
 			continue
 		}
 		t.Fatalf("cluster: %v", err)
@@ -274,15 +274,17 @@ func (p *process) stop() {
 	}
 }
 
-// failure describes why the process did not become ready, with the end of its log, and
-// marks it with errPortTaken when that is the cause.
-func (p *process) failure(what string) error {
+// failure describes why the process did not become ready in timeout, with the end of its
+// log, and marks it with errPortTaken when that is the cause.
+func (p *process) failure(timeout time.Duration, lastErr error) error {
 	log, _ := os.ReadFile(p.log)
-	state := "still running"
-	if p.exited() {
-		state = fmt.Sprintf("exited: %v", p.err)
+	// Once the process has exited, its log tells why; the client's last error would only
+	// say that nothing answers.
+	what := fmt.Sprintf("exited before it was ready (%v)", p.err)
+	if !p.exited() {
+		what = fmt.Sprintf("was not ready within %v (last error: %v)", timeout, lastErr)
 	}
-	err := fmt.Errorf("%s %s (%s); last lines of %s:\n%s", p.name, what, state, p.log, tail(log, logTailLines))
+	err := fmt.Errorf("%s %s; last lines of its log:\n%s", p.name, what, tail(log, logTailLines))
 	if bytes.Contains(log, []byte("address already in use")) {
 		return fmt.Errorf("%w: %w", errPortTaken, err)
 	}
@@ -292,17 +294,19 @@ func (p *process) failure(what string) error {
 func waitEtcd(p *process, url string) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(etcdReadyTimeout)
+	var lastErr error
 	for time.Now().Before(deadline) && !p.exited() {
-		resp, err := client.Get(url + "/health")
-		if err == nil {
+		var resp *http.Response
+		if resp, lastErr = client.Get(url + "/health"); lastErr == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			lastErr = fmt.Errorf("GET /health: %s", resp.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return p.failure(fmt.Sprintf("was not healthy within %v", etcdReadyTimeout))
+	return p.failure(etcdReadyTimeout, lastErr)
 }
 
 // waitAPIServer waits for the apiserver's serving certificate, then for /readyz, and returns
@@ -331,7 +335,7 @@ func waitAPIServer(p *process, url, certFile, adminToken string) (*rest.Config, 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return nil, p.failure(fmt.Sprintf("was not ready within %v (last error: %v)", readyTimeout, lastErr))
+	return nil, p.failure(readyTimeout, lastErr)
 }
 
 // adminConfig trusts the CA that the apiserver wrote with its self-signed certificate (the

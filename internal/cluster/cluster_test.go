@@ -31,6 +31,9 @@ func TestCluster(t *testing.T) {
 		startTook = time.Since(began)
 		exerciseAPI(t, c)
 	})
+	if t.Failed() {
+		return
+	}
 	total := time.Since(began)
 	t.Logf("cluster.Start took %v with warm binaries; the whole subtest, stop included, %v",
 		startTook.Round(time.Millisecond), total.Round(time.Millisecond))
