@@ -13,6 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -32,6 +35,7 @@ func TestAgentEndToEndOnARealCluster(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	grantAgentRole(t, ctx, admin)
+	kustomizations := installFluxCRD(t, ctx, c)
 
 	w := newReleaseWorld(t, agentEnvironments, "STAGING_AGENT_TOKEN=staging-agent-token", "PRODUCTION_AGENT_TOKEN=p")
 	w.repo.SetPermission("jane", "write")
@@ -86,6 +90,63 @@ func TestAgentEndToEndOnARealCluster(t *testing.T) {
 			})
 		})
 	}
+
+	// Flux refuses a manifest: the release fails with Flux's message.
+	t.Run("flux apply failure", func(t *testing.T) {
+		sha, pr := w.pullRequest(t, "change-flux", "frontend")
+		w.comment(t, pr, "jane", "/deploy staging", "")
+		w.reply(t, pr, 1)
+		apply(t, ctx, admin, w.gitops(t, "show", "main:staging/frontend/deployment-frontend.yaml"), func(*corev1.Pod) {}, false)
+		k := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+			"metadata": map[string]any{"name": "auger-staging", "namespace": "flux-system"},
+			"spec":     map[string]any{"path": "./staging", "interval": "1m"},
+			"status": map[string]any{"lastAppliedRevision": "main@sha1:0123", "conditions": []any{map[string]any{
+				"type": "Ready", "status": "False", "reason": "BuildFailed", "message": "kustomize build failed: accumulating resources: missing field",
+				"lastTransitionTime": "2026-11-21T00:00:00Z"}}},
+		}}
+		if _, err := kustomizations.Namespace("flux-system").Create(ctx, k, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		check := waitForCheck(t, w, sha, func(cr githubfake.CheckRun) bool { return cr.Status == "completed" })
+		if check.Conclusion != "failure" || !strings.Contains(check.Output.Title, string(agent.ReasonFluxApply)) ||
+			!strings.Contains(check.Output.Summary, "kustomize build failed") {
+			t.Errorf("flux failure: %s %q\n%s", check.Conclusion, check.Output.Title, check.Output.Summary)
+		}
+	})
+}
+
+// installFluxCRD installs Flux's Kustomization API (its CRD, without Flux) and the
+// flux-system namespace, so the agent finds Flux when it starts.
+func installFluxCRD(t *testing.T, ctx context.Context, c *cluster.Cluster) dynamic.NamespaceableResourceInterface {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "kustomizations.kustomize.toolkit.fluxcd.io"},
+		"spec": map[string]any{
+			"group": "kustomize.toolkit.fluxcd.io", "scope": "Namespaced",
+			"names": map[string]any{"kind": "Kustomization", "plural": "kustomizations", "singular": "kustomization", "listKind": "KustomizationList"},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
+		},
+	}}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client(t).CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kustomizations := dyn.Resource(schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"})
+	waitFor(t, func() bool {
+		_, err := kustomizations.Namespace("flux-system").List(ctx, metav1.ListOptions{})
+		return err == nil
+	})
+	return kustomizations
 }
 
 // grantAgentRole binds deploy/agent/rbac.yaml's ClusterRole to the cluster's agent user.
