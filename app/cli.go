@@ -69,6 +69,8 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newEnvCommand(),
 		newServeCommand(),
 		newAgentCommand(),
+		newCleanupCommand(),
+		newStatusCommand(),
 	)
 	return root
 }

@@ -107,8 +107,21 @@ type EnvironmentConfig struct {
 	AgentToken      SecretRef   `yaml:"agentToken"`
 	URL             string      `yaml:"url"`
 	Production      bool        `yaml:"production"`
-	agentToken      string      // resolved from AgentToken
+	// Notifications are the channels told about releases: Slack incoming webhooks and
+	// generic JSON webhooks, whose URLs (secrets) come from files or variables.
+	Notifications []NotificationConfig `yaml:"notifications"`
+	agentToken    string               // resolved from AgentToken
 }
+
+// NotificationConfig is one channel: exactly one of Slack or Webhook.
+type NotificationConfig struct {
+	Slack   *SecretRef `yaml:"slack"`
+	Webhook *SecretRef `yaml:"webhook"`
+	url     string     // resolved
+}
+
+// ResolvedURL is the channel's URL, read from its file or variable.
+func (n NotificationConfig) ResolvedURL() string { return n.url }
 
 // GitopsRepo is an environment's gitops repository: a repository on the same GitHub
 // (cloned with the installation token) or an explicit URL.
@@ -281,6 +294,31 @@ func (c *Config) resolveSecrets(env map[string]string) []string {
 	}
 	for i := range c.Environments {
 		e := &c.Environments[i]
+		for j := range e.Notifications {
+			n := &e.Notifications[j]
+			field := fmt.Sprintf("environments[%d].notifications[%d]", i, j)
+			ref := n.Slack
+			if (n.Slack == nil) == (n.Webhook == nil) {
+				problems = append(problems, field+": give slack or webhook (one of them)")
+				continue
+			}
+			if ref == nil {
+				ref = n.Webhook
+			}
+			switch {
+			case ref.File != "" && ref.Env == "":
+				n.url = readFile(field+".file", ref.File)
+			case ref.Env != "" && ref.File == "":
+				if n.url = env[ref.Env]; n.url == "" {
+					problems = append(problems, fmt.Sprintf("%s.env: variable %s is not set", field, ref.Env))
+				}
+			default:
+				problems = append(problems, field+": give the URL's file or env (one of them); URLs are secrets and never go in the config file")
+			}
+			if n.url != "" && !strings.HasPrefix(n.url, "https://") && !strings.HasPrefix(n.url, "http://") {
+				problems = append(problems, field+": the URL is not http(s)")
+			}
+		}
 		field := fmt.Sprintf("environments[%d].agentToken", i)
 		switch {
 		case e.AgentToken.File != "" && e.AgentToken.Env != "":

@@ -17,16 +17,34 @@ import (
 	"github.com/auger-dev/auger/githubapi"
 	"github.com/auger-dev/auger/handlers"
 	"github.com/auger-dev/auger/manifests"
+	"github.com/auger-dev/auger/notify"
 )
 
 // Server is `auger serve`: the GitHub App's HTTP server.
 type Server struct {
-	cfg     *Config
-	log     zerolog.Logger
-	metrics *metrics
-	queue   *queue
-	handler http.Handler
-	ready   atomic.Bool
+	cfg      *Config
+	log      zerolog.Logger
+	metrics  *metrics
+	queue    *queue
+	handler  http.Handler
+	ready    atomic.Bool
+	notifier *notify.Dispatcher
+}
+
+// newNotifier builds the environments' notification channels.
+func newNotifier(cfg *Config, log zerolog.Logger) *notify.Dispatcher {
+	byEnv := map[string][]notify.Notifier{}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, e := range cfg.Environments {
+		for _, n := range e.Notifications {
+			if n.Slack != nil {
+				byEnv[e.Name] = append(byEnv[e.Name], notify.NewSlack(n.ResolvedURL(), client))
+			} else {
+				byEnv[e.Name] = append(byEnv[e.Name], notify.NewWebhook(n.ResolvedURL(), client))
+			}
+		}
+	}
+	return notify.NewDispatcher(byEnv, log.Warn().Msgf, 30*time.Second)
 }
 
 // NewServer wires configuration → GitHub client creator → handlers → dispatcher.
@@ -50,6 +68,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	recorder := &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules}
+	s.notifier = newNotifier(cfg, log)
 	base := &handlers.Base{
 		Clients:  clients,
 		Recorder: recorder,
@@ -58,6 +77,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			Recorder:     recorder,
 			Environments: rules,
 			WebURL:       cfg.GitHub.WebURL,
+			Notifier:     s.notifier,
 		},
 		Refs:     handlers.NewRefs(10000),
 		AppID:    cfg.GitHub.AppID,
@@ -71,6 +91,8 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			&handlers.CheckRun{Base: base},
 			&handlers.Push{Base: base},
 			&handlers.IssueComment{Base: base},
+			&handlers.PullRequest{Base: base},
+			&handlers.Delete{Base: base},
 			&handlers.Installation{Base: base},
 		},
 		cfg.GitHub.WebhookSecret,
@@ -96,7 +118,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	}
 	mux.Handle("POST /api/agent/v1/report", &agentReports{
 		tokens:   tokens,
-		rollouts: &commands.Rollouts{Recorder: recorder, Environments: rules},
+		rollouts: &commands.Rollouts{Recorder: recorder, Environments: rules, Notifier: s.notifier},
 		timeout:  cfg.Server.EventTimeout,
 		github: func(ctx context.Context, repository string) (commands.RolloutsGitHub, error) {
 			id, err := access.installation(ctx, repository)
@@ -212,7 +234,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	httpErr := srv.Shutdown(shutdown)
 	drainErr := s.queue.Drain(shutdown)
-	if err := errors.Join(httpErr, drainErr); err != nil {
+	notifyErr := s.notifier.Wait(shutdown)
+	if err := errors.Join(httpErr, drainErr, notifyErr); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	s.log.Info().Msg("stopped")

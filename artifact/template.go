@@ -82,6 +82,10 @@ func (a *Artifact) Resolve(ec EnvConfig) (EnvConfig, error) {
 
 	out := ec
 	out.App = r.render(root.key("app"), ec.App, vars, &ps)
+	if ec.Preview && out.App != "" {
+		// A preview is its own app per branch; values see that name as APP.
+		out.App = PreviewApp(out.App, vars["BRANCH"])
+	}
 	out.Env = r.render(root.key("env"), ec.Env, vars, &ps)
 	vars["APP"], vars["ENV"] = out.App, out.Env
 	out.Namespace = r.render(root.key("namespace"), ec.Namespace, vars, &ps)

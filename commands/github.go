@@ -160,6 +160,8 @@ type PullRequestsGitHub interface {
 	Reviews(ctx context.Context, repo RepoRef, number int) ([]Review, error)
 	CreateComment(ctx context.Context, repo RepoRef, issue int, body string) (Comment, error)
 	UpdateComment(ctx context.Context, repo RepoRef, id int64, body string) error
+	// Comments lists a pull request's comments.
+	Comments(ctx context.Context, repo RepoRef, issue int) ([]Comment, error)
 	// React adds a reaction (eyes, rocket, confused, ...) to a comment.
 	React(ctx context.Context, repo RepoRef, commentID int64, content string) error
 	CreateDeployment(ctx context.Context, repo RepoRef, d Deployment) (Deployment, error)
@@ -192,8 +194,6 @@ type RolloutsGitHub interface {
 	PullRequestsGitHub
 	// Deployments lists the Deployments of sha to env, newest first.
 	Deployments(ctx context.Context, repo RepoRef, sha, env string) ([]Deployment, error)
-	// Comments lists a pull request's comments.
-	Comments(ctx context.Context, repo RepoRef, issue int) ([]Comment, error)
 	// ReadFile reads one file at sha, or returns ErrNotFound.
 	ReadFile(ctx context.Context, repo RepoRef, sha, path string) ([]byte, error)
 }

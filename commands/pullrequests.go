@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/notify"
 )
 
 // Names and identifiers of what the release commands create on GitHub.
@@ -33,6 +33,8 @@ type PullRequests struct {
 	Environments []EnvironmentRules
 	// WebURL is GitHub's web base, for links.
 	WebURL string
+	// Notifier, when set, tells the environments' channels about releases.
+	Notifier Notifier
 
 	locks keyedLocks
 }
@@ -265,6 +267,7 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 	if err != nil {
 		return "", err
 	}
+	p.started(t.Repo, rules, a, done, t.Actor, t.PR, check)
 	return p.releasedReply(rules, a, lands, check), nil
 }
 
@@ -392,7 +395,34 @@ func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo
 	}); err != nil {
 		return check, fmt.Errorf("set the deployment in progress: %w", err)
 	}
+	p.tellPreviews(ctx, gh, repo, rules, a, done, pr)
 	return check, nil
+}
+
+// started tells the environment's channels that releases landed.
+func (p *PullRequests) started(repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string, pr int, check CheckRun) {
+	for _, r := range done {
+		if !r.Result.Changed {
+			continue
+		}
+		p.tell(notify.Event{Kind: notify.ReleaseStarted, Env: rules.Name, App: r.App, Repository: repo.FullName(), SHA: a.Version.SHA,
+			Artifact: a.ID, Actor: actor, CommitURL: p.WebURL + repo.FullName() + "/commit/" + a.Version.SHA, CheckRunURL: check.HTMLURL,
+			GitopsCommitURL: gitopsURL(rules, r.Result.Commit), PullRequestURL: prURL(p.WebURL, repo, pr), EnvironmentURL: PreviewURL(rules, r.App)})
+	}
+}
+
+func gitopsURL(rules *EnvironmentRules, sha string) string {
+	if rules.GitopsCommitURL == nil {
+		return ""
+	}
+	return rules.GitopsCommitURL(sha)
+}
+
+func prURL(web string, repo RepoRef, pr int) string {
+	if pr == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s%s/pull/%d", web, repo.FullName(), pr)
 }
 
 func (p *PullRequests) gitopsLink(rules *EnvironmentRules, sha string) string {
@@ -507,6 +537,8 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 			return "", err
 		}
 	}
+	p.tell(notify.Event{Kind: notify.RolledBack, Env: rules.Name, App: app, Repository: rb.To.Repository, SHA: rb.To.Sha, Actor: t.Actor,
+		Reason: fmt.Sprintf("release %d (%s)", rb.To.Number, short(rb.To.Sha)), GitopsCommitURL: gitopsURL(rules, rb.Result.Commit), PullRequestURL: prURL(p.WebURL, t.Repo, t.PR)})
 	return fmt.Sprintf("⏪ **Rolled back** `%s` in **%s** from %s to release %d (`%s`): gitops commit %s.\n\nRedeploy with `/deploy %s %s`.\n",
 		app, rules.Name, from, rb.To.Number, short(rb.To.Sha), p.gitopsLink(rules, rb.Result.Commit), rules.Name, app), nil
 }
@@ -602,34 +634,21 @@ func (p *PullRequests) status(ctx context.Context, _ PullRequestsGitHub, _ Trigg
 		if err != nil {
 			return "", err
 		}
-		log, err := env.Repo.Log(ctx, gitops.Target{Env: rules.Name, Path: rules.Path})
+		apps, locks, err := EnvStatus(ctx, env)
 		if err != nil {
 			return "", err
 		}
-		locks, err := env.Repo.Locks(ctx, rules.Name)
-		if err != nil {
-			return "", err
-		}
-		current := map[string]gitops.Entry{}
-		var apps []string
-		for _, e := range log {
-			if _, ok := current[e.App]; !ok && e.Action != gitops.ActionLock && e.Action != gitops.ActionUnlock {
-				current[e.App] = e
-				apps = append(apps, e.App)
-			}
-		}
-		sort.Strings(apps)
 		if len(apps) == 0 {
 			fmt.Fprintf(&b, "| %s | — | no releases yet | | | | %s |\n", rules.Name, lockedCell(locks, rules.Name, ""))
 		}
-		for _, app := range apps {
-			e := current[app]
+		for _, st := range apps {
+			e := st.Current
 			release := fmt.Sprintf("%d (%s)", e.Number, e.Action)
 			if e.Action == gitops.ActionDelete {
 				release = "deleted"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s | %s |\n", rules.Name, app, release, short(e.Sha), escapeMarkdown(e.TriggeredBy),
-				e.Time.Format("2006-01-02 15:04 MST"), lockedCell(locks, rules.Name, app))
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s | %s |\n", rules.Name, st.App, release, short(e.Sha), escapeMarkdown(e.TriggeredBy),
+				e.Time.Format("2006-01-02 15:04 MST"), lockedCell(locks, rules.Name, st.App))
 		}
 	}
 	b.WriteString("\nRoll back with `/rollback <env> <app> [to <release>]`, using the release numbers above.\n")
@@ -731,8 +750,12 @@ func (p *PullRequests) releaseByPolicy(ctx context.Context, gh PullRequestsGitHu
 	if _, err := p.land(ctx, rules, a, done, PolicyActor); err != nil {
 		return err
 	}
-	_, err = p.announce(ctx, gh, repo, rules, a, done, PolicyActor, 0)
-	return err
+	check, err := p.announce(ctx, gh, repo, rules, a, done, PolicyActor, prNumber(a))
+	if err != nil {
+		return err
+	}
+	p.started(repo, rules, a, done, PolicyActor, prNumber(a), check)
+	return nil
 }
 
 // keyedLocks serialises work per key (an env/app) within this process: two releases of

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
@@ -149,6 +150,7 @@ func (r *Releaser) Release(ctx context.Context, env Environment, req DeployReque
 			Namespace: ec.Namespace,
 			Artifact:  req.Artifact.ID,
 			Version:   req.Artifact.Version,
+			Preview:   ec.Preview,
 			Files:     files,
 		}
 		var (
@@ -205,4 +207,69 @@ func (r *Releaser) authorizer() Authorizer {
 		return Anyone{}
 	}
 	return r.Authorizer
+}
+
+// AppStatus is the current state of one app in an environment.
+type AppStatus struct {
+	App     string
+	Current gitops.Entry
+	Lock    *gitops.Lock
+}
+
+// EnvStatus lists every app an environment has released, with its newest log entry and the
+// lock that holds it, if any. Apps deleted since are listed with a delete entry.
+func EnvStatus(ctx context.Context, env Environment) ([]AppStatus, []gitops.Lock, error) {
+	log, err := env.Repo.Log(ctx, gitops.Target{Env: env.Name, Path: env.Path})
+	if err != nil {
+		return nil, nil, err
+	}
+	locks, err := env.Repo.Locks(ctx, env.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []AppStatus
+	seen := map[string]bool{}
+	for _, e := range log {
+		if seen[e.App] || e.Action == gitops.ActionLock || e.Action == gitops.ActionUnlock {
+			continue
+		}
+		seen[e.App] = true
+		out = append(out, AppStatus{App: e.App, Current: e, Lock: gitops.Locked(locks, env.Name, e.App)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].App < out[j].App })
+	return out, locks, nil
+}
+
+// BranchChecker tells whether a branch still exists in a repository.
+type BranchChecker interface {
+	BranchExists(ctx context.Context, repo RepoRef, branch string) (bool, error)
+}
+
+// Stale lists the preview apps of an environment whose branch no longer exists: what a
+// missed cleanup event left behind.
+func Stale(ctx context.Context, env Environment, branches BranchChecker) ([]gitops.Record, error) {
+	apps, err := env.Repo.Apps(ctx, gitops.Target{Env: env.Name, Path: env.Path})
+	if err != nil {
+		return nil, err
+	}
+	var stale []gitops.Record
+	for _, app := range apps {
+		rec, err := env.Repo.Current(ctx, gitops.Target{Env: env.Name, Path: env.Path, App: app})
+		if err != nil || rec == nil || !rec.Preview {
+			continue
+		}
+		owner, name, ok := strings.Cut(rec.Version.RepositoryName, "/")
+		branch := firstNonEmpty(rec.Version.SourceBranch, rec.Version.Branch)
+		if !ok || branch == "" {
+			continue
+		}
+		exists, err := branches.BranchExists(ctx, RepoRef{Owner: owner, Name: name}, branch)
+		if err != nil {
+			return stale, err
+		}
+		if !exists {
+			stale = append(stale, *rec)
+		}
+	}
+	return stale, nil
 }

@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/auger-dev/auger/agent"
+	"github.com/auger-dev/auger/notify"
 )
 
 // ErrUnknownRelease is returned for a report about a release Auger has no deploy check
@@ -27,6 +29,8 @@ var ErrUnknownRelease = errors.New("unknown release")
 type Rollouts struct {
 	Recorder     *Recorder
 	Environments []EnvironmentRules
+	// Notifier, when set, tells the environments' channels when a release is live or failed.
+	Notifier Notifier
 
 	mu   sync.Mutex
 	told map[string]string // env/app/release → fingerprint of the state told
@@ -235,12 +239,13 @@ func (r *Rollouts) finish(ctx context.Context, gh RolloutsGitHub, repo RepoRef, 
 	if s.Phase == agent.PhaseFailed {
 		state, desc = "failure", string(s.Reason)+": "+s.Message
 	}
-	url := ""
-	for _, e := range r.Environments {
-		if e.Name == env {
-			url = e.URL
+	var rules *EnvironmentRules
+	for i := range r.Environments {
+		if r.Environments[i].Name == env {
+			rules = &r.Environments[i]
 		}
 	}
+	url := PreviewURL(rules, s.App)
 	pr := 0
 	for _, d := range deps {
 		if d.Payload["artifact"] != s.Release {
@@ -254,8 +259,25 @@ func (r *Rollouts) finish(ctx context.Context, gh RolloutsGitHub, repo RepoRef, 
 		}
 		break
 	}
+	if r.Notifier != nil {
+		kind, reason := notify.ReleaseLive, ""
+		if s.Phase == agent.PhaseFailed {
+			kind, reason = notify.ReleaseFailed, string(s.Reason)
+		}
+		r.Notifier.Notify(notify.Event{Kind: kind, Env: env, App: s.App, Repository: repo.FullName(), SHA: s.SHA, Artifact: s.Release,
+			Reason: reason, Message: s.Message, Time: time.Now().UTC(), CheckRunURL: checkURL, EnvironmentURL: url})
+	}
 	if pr == 0 {
 		return nil
+	}
+	if rules != nil {
+		state, detail := PreviewLive, ""
+		if s.Phase == agent.PhaseFailed {
+			state, detail = PreviewFailed, string(s.Reason)+": "+s.Message
+		}
+		if err := tellPreview(ctx, gh, repo, pr, rules, s.App, s.SHA, state, detail); err != nil {
+			return err
+		}
 	}
 	return r.tellReply(ctx, gh, repo, pr, env, s)
 }

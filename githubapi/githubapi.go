@@ -500,3 +500,18 @@ func (c *Client) ReadFile(ctx context.Context, repo commands.RepoRef, sha, path 
 	}
 	return decodeContent(f)
 }
+
+var _ commands.BranchChecker = (*Client)(nil)
+
+// BranchExists tells whether a branch exists.
+func (c *Client) BranchExists(ctx context.Context, repo commands.RepoRef, branch string) (bool, error) {
+	_, _, err := c.gh.Git.GetRef(ctx, repo.Owner, repo.Name, "heads/"+branch)
+	if err == nil {
+		return true, nil
+	}
+	err = wrap(err, "read branch "+branch)
+	if errors.Is(err, commands.ErrNotFound) {
+		return false, nil
+	}
+	return false, err
+}

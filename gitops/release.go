@@ -45,6 +45,8 @@ type Release struct {
 	Namespace string
 	Artifact  string
 	Version   artifact.Version
+	// Preview marks a preview app (one per branch), which cleanups may delete.
+	Preview bool
 	// Files are the rendered objects by file name (one directory level).
 	Files map[string][]byte
 }
@@ -59,6 +61,7 @@ type Record struct {
 	Version     artifact.Version `json:"version"`
 	TriggeredBy string           `json:"triggeredBy,omitempty"`
 	Trigger     string           `json:"trigger,omitempty"`
+	Preview     bool             `json:"preview,omitempty"`
 	Time        time.Time        `json:"time"`
 }
 
@@ -146,7 +149,7 @@ func (r *Repo) release(ctx context.Context, rel Release, proposal string) (Resul
 		files[KustomizationFile] = kust
 		rec, err := json.MarshalIndent(Record{
 			Artifact: rel.Artifact, App: rel.App, Env: rel.Env, Namespace: rel.Namespace,
-			Version: rel.Version, TriggeredBy: rel.TriggeredBy, Trigger: rel.Trigger,
+			Version: rel.Version, TriggeredBy: rel.TriggeredBy, Trigger: rel.Trigger, Preview: rel.Preview,
 			Time: r.opts.Now().UTC().Truncate(time.Second),
 		}, "", "  ")
 		if err != nil {

@@ -20,19 +20,23 @@ type Push struct{ *Base }
 func (h *Push) Handles() []string { return []string{"push"} }
 
 // Handle decodes and remembers.
-func (h *Push) Handle(ctx context.Context, _, _ string, payload []byte) error {
+func (h *Push) Handle(ctx context.Context, _, deliveryID string, payload []byte) error {
 	var event github.PushEvent
 	if err := json.Unmarshal(payload, &event); err != nil {
 		return fmt.Errorf("parse push payload: %w", err)
 	}
 	repo := event.GetRepo()
-	_, log := githubapp.PrepareRepoContext(ctx, event.GetInstallation().GetID(), &github.Repository{
+	ctx, log := githubapp.PrepareRepoContext(ctx, event.GetInstallation().GetID(), &github.Repository{
 		Name: repo.Name, Owner: &github.User{Login: repo.GetOwner().Login},
 	})
 	branch, tag := branchOf(event.GetRef())
 	if event.GetDeleted() {
-		log.Info().Str("ref", event.GetRef()).Msg("branch deleted; noted for cleanups")
-		return nil
+		if branch == "" {
+			return nil
+		}
+		log.Info().Str("branch", branch).Msg("branch deleted: cleaning up its previews")
+		ref := commands.RepoRef{Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+		return h.branchDeleted(ctx, event.GetInstallation().GetID(), ref, branch, event.GetSender().GetLogin(), deliveryID)
 	}
 	if branch == "" && tag == "" {
 		return nil
