@@ -439,7 +439,8 @@ func (c *Config) validate() []string {
 			}
 		}
 		if e.URL != "" {
-			if err := checkURL(e.URL); err != nil {
+			// Preview environments name each app's host: {{ .APP }} is allowed.
+			if err := checkURL(strings.NewReplacer("{{ .APP }}", "app", "{{.APP}}", "app").Replace(e.URL)); err != nil {
 				add("%s.url: %v", at, err)
 			}
 		}

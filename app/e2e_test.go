@@ -291,15 +291,7 @@ func TestArtifactUploadedByCI(t *testing.T) {
 	data, _ := a.Marshal()
 
 	// `auger artifact push` from CI, with a token (here an installation token of the fake).
-	tr, err := ghinstallation.New(http.DefaultTransport, w.fake.AppID(), installationID, w.fake.PrivateKeyPEM())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.BaseURL = strings.TrimSuffix(w.fake.URL, "/")
-	token, err := tr.Token(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := installationToken(t, w)
 	file := filepath.Join(t.TempDir(), "artifact.json")
 	os.WriteFile(file, data, 0o644)
 	t.Setenv("GITHUB_TOKEN", token)
@@ -399,4 +391,19 @@ func artifactOf(t testing.TB, cr githubfake.CheckRun) *artifact.Artifact {
 		t.Fatalf("artifact of %s (%s): %v", cr.Name, cr.Conclusion, err)
 	}
 	return a
+}
+
+// installationToken is a token of the App's installation, as CI or an operator holds one.
+func installationToken(t testing.TB, w *world) string {
+	t.Helper()
+	tr, err := ghinstallation.New(http.DefaultTransport, w.fake.AppID(), installationID, w.fake.PrivateKeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.BaseURL = strings.TrimSuffix(w.fake.URL, "/")
+	token, err := tr.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }

@@ -70,6 +70,12 @@ func (w *releaseWorld) pullRequest(t testing.TB, branch string, apps ...string) 
 		files[".auger/"+app+"-staging.yaml"] = w.envConfig(app, "staging", false)
 		files[".auger/"+app+"-production.yaml"] = w.envConfig(app, "production", false)
 	}
+	return w.pullRequestWith(t, branch, files)
+}
+
+// pullRequestWith is pullRequest with the commit's files given.
+func (w *releaseWorld) pullRequestWith(t testing.TB, branch string, files map[string]string) (string, int) {
+	t.Helper()
 	sha := w.repo.AddCommit(githubfake.Commit{Branch: branch, Message: "Change " + branch, AuthorName: "Jane Doe", AuthorEmail: "jane@example.com", Files: files})
 	w.repo.AddCheckRun(sha, githubfake.CheckRun{Name: "build", Conclusion: "success"})
 	number := w.repo.AddPullRequest(githubfake.PullRequest{User: "jane", HeadRef: branch, HeadSHA: sha, Title: branch})

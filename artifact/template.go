@@ -177,8 +177,13 @@ func (a *Artifact) Select(env, app string) ([]EnvConfig, error) {
 			broken = append(broken, err.Error())
 			continue
 		}
+		preview := ""
+		if ec.Preview {
+			// A preview is named by its app or by its per-branch name.
+			preview = PreviewApp(ecApp, a.Vars(ec)["BRANCH"])
+		}
 		have = append(have, ecApp+"→"+ecEnv)
-		if ecEnv == env && (app == "" || ecApp == app) {
+		if ecEnv == env && (app == "" || ecApp == app || (preview != "" && preview == app)) {
 			matches = append(matches, ec)
 		}
 	}
