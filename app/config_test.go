@@ -162,14 +162,15 @@ func TestServeRefusesToStartWithoutCredentials(t *testing.T) {
 	}
 }
 
-// The example configuration in the README must load; its only problem here is the
-// agent token file that exists on a real server.
+// The example configuration in the README must load; its only problems here are the
+// secret files that exist on a real server.
 func TestExampleConfigLoads(t *testing.T) {
 	keyFile := writeFile(t, "key.pem", testKey(t))
 	_, err := app.LoadConfig("../examples/auger.yaml", []string{"AUGER_GITHUB_APP_ID=1", "AUGER_GITHUB_PRIVATE_KEY_FILE=" + keyFile,
-		"AUGER_GITHUB_WEBHOOK_SECRET=x", "AUGER_AGENT_TOKEN_STAGING=t"})
+		"AUGER_GITHUB_WEBHOOK_SECRET=x", "AUGER_AGENT_TOKEN_STAGING=t", "AUGER_SLACK_WEBHOOK=https://hooks.slack.com/services/T/B/x"})
 	var cfgErr *app.ConfigError
-	if !errors.As(err, &cfgErr) || len(cfgErr.Problems) != 1 || !strings.Contains(cfgErr.Problems[0], "/etc/auger/agent-token-production") {
+	if !errors.As(err, &cfgErr) || len(cfgErr.Problems) != 2 || !strings.Contains(cfgErr.Problems[0], "/etc/auger/release-hook") ||
+		!strings.Contains(cfgErr.Problems[1], "/etc/auger/agent-token-production") {
 		t.Fatalf("example config: %v", err)
 	}
 }
