@@ -11,25 +11,12 @@ import (
 // folded). A name longer than 63 characters is cut and given a short hash of the whole
 // name, so it stays unique and is the same every time for the same branch.
 func PreviewApp(app, branch string) string {
-	full := strings.Trim(foldDashes(lowerDNS(app+"-"+branch)), "-")
+	full := strings.Trim(foldDashes(dnsChars(app+"-"+branch)), "-")
 	if len(full) <= 63 {
 		return full
 	}
 	sum := sha256.Sum256([]byte(app + "\x00" + branch))
 	return strings.TrimRight(full[:63-7], "-") + "-" + hex.EncodeToString(sum[:])[:6]
-}
-
-func lowerDNS(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		default:
-			return '-'
-		}
-	}, s)
 }
 
 func foldDashes(s string) string {

@@ -222,7 +222,16 @@ func (a *Artifact) resolveNames(ec EnvConfig) (app, env string, err error) {
 // DNS-1123 label: lower case, every character other than a-z, 0-9 and '-' replaced by
 // '-', no '-' at either end, at most 63 characters. It may return "".
 func SanitizeDNSName(s string) string {
-	s = strings.Map(func(r rune) rune {
+	s = strings.Trim(dnsChars(s), "-")
+	if len(s) > 63 {
+		s = strings.TrimRight(s[:63], "-")
+	}
+	return s
+}
+
+// dnsChars lower-cases s and replaces every character a DNS label cannot hold by '-'.
+func dnsChars(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
 			return r
@@ -232,9 +241,4 @@ func SanitizeDNSName(s string) string {
 			return '-'
 		}
 	}, s)
-	s = strings.Trim(s, "-")
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-")
-	}
-	return s
 }
