@@ -1,6 +1,12 @@
 package agent
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
 
 // ReportAPIVersion versions the report body; the server refuses versions it does not know.
 const ReportAPIVersion = "auger.dev/v1"
@@ -100,4 +106,35 @@ type FluxState struct {
 	Revision string `json:"revision,omitempty"`
 	Ready    bool   `json:"ready"`
 	Message  string `json:"message,omitempty"`
+}
+
+// Limits a report must respect; a full resync of a large environment stays far below.
+const (
+	MaxReportBytes    = 8 << 20
+	maxReportReleases = 20000
+)
+
+// DecodeReport reads one report, refusing what the server must not act on: an unknown
+// apiVersion, no environment, too many releases, trailing data.
+func DecodeReport(data []byte) (Report, error) {
+	if len(data) > MaxReportBytes {
+		return Report{}, fmt.Errorf("report is %d bytes, more than the %d accepted", len(data), MaxReportBytes)
+	}
+	var r Report
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&r); err != nil {
+		return Report{}, fmt.Errorf("malformed report: %w", err)
+	}
+	if dec.More() {
+		return Report{}, errors.New("malformed report: data after the JSON object")
+	}
+	switch {
+	case r.APIVersion != ReportAPIVersion:
+		return Report{}, fmt.Errorf("unknown apiVersion %q; this server speaks %s", r.APIVersion, ReportAPIVersion)
+	case r.Env == "":
+		return Report{}, errors.New("report names no env")
+	case len(r.Releases) > maxReportReleases:
+		return Report{}, fmt.Errorf("report has %d releases, more than the %d accepted", len(r.Releases), maxReportReleases)
+	}
+	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,9 +16,6 @@ import (
 	"github.com/auger-dev/auger/agent"
 	"github.com/auger-dev/auger/commands"
 )
-
-// maxReportBytes caps an agent report; a full resync of a big environment stays far below.
-const maxReportBytes = 8 << 20
 
 // agentReports serves POST /api/agent/v1/report: an agent's rollout states, turned into
 // check runs, annotations, Deployment statuses and replies.
@@ -52,23 +50,23 @@ func (a *agentReports) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or invalid agent token", http.StatusUnauthorized)
 		return
 	}
-	if r.ContentLength > maxReportBytes {
+	if r.ContentLength > agent.MaxReportBytes {
 		http.Error(w, "report too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	var report agent.Report
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxReportBytes))
-	if err := dec.Decode(&report); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, agent.MaxReportBytes))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "report too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		http.Error(w, "malformed report: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, "could not read the report", http.StatusBadRequest)
 		return
 	}
-	if report.APIVersion != agent.ReportAPIVersion {
-		http.Error(w, fmt.Sprintf("unknown apiVersion %q; this server speaks %s", report.APIVersion, agent.ReportAPIVersion), http.StatusBadRequest)
+	report, err := agent.DecodeReport(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	if report.Env != env {

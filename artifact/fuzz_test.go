@@ -105,3 +105,27 @@ func FuzzParseEnvConfigs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResolve: templates come from app repositories and run inside the server; whatever
+// they say, Resolve returns (bounded in time and output) without panicking.
+func FuzzResolve(f *testing.F) {
+	for _, seed := range []string{
+		"{{ .SHA }}", "{{ sanitizeDNSName .BRANCH }}", "{{ repeat 100000000 \"x\" }}", "{{ range until 1000000000 }}x{{ end }}",
+		"{{ env \"HOME\" }}", "{{ define \"a\" }}{{ template \"a\" }}{{ end }}{{ template \"a\" }}", "{{ .NOPE }}", "{{", "plain",
+	} {
+		f.Add(seed, "frontend")
+	}
+	a := &artifact.Artifact{ID: "mycompany/frontend-1", Version: artifact.Version{RepositoryName: "mycompany/frontend",
+		SHA: "deae5dbaf237766240181fa397e923d3c5253112", Event: artifact.EventPush, Branch: "main"}, Context: map[string]string{"IMAGE": "x"}}
+	f.Fuzz(func(t *testing.T, value, app string) {
+		ec := artifact.EnvConfig{App: app, Env: "staging", Namespace: "staging", Chart: artifact.Chart{Name: "web"},
+			Values: map[string]any{"image": map[string]any{"tag": value}, "list": []any{value, 1}}, Manifests: value}
+		got, err := a.Resolve(ec)
+		if err != nil {
+			return
+		}
+		if artifact.SanitizeDNSName(got.App) != got.App {
+			t.Fatalf("resolved app %q is not a DNS label", got.App)
+		}
+	})
+}
