@@ -60,6 +60,10 @@ type GitHubConfig struct {
 	APIURL string `yaml:"apiURL"`
 	// WebURL is where repositories are cloned from (<WebURL><owner>/<name>.git).
 	WebURL string `yaml:"webURL"`
+	// ContentRate and ContentBurst pace the requests that create or change things, per
+	// installation, as GitHub asks (default 2 per second, bursts of 30).
+	ContentRate  float64 `yaml:"contentRate"`
+	ContentBurst int     `yaml:"contentBurst"`
 }
 
 // ServerConfig tunes the HTTP server and the webhook queue.

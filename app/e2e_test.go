@@ -55,6 +55,7 @@ func newWorld(t testing.TB) *world {
 	fake.AddInstallation(installationID, "mycompany")
 	repo := fake.AddRepo("mycompany", "frontend")
 	cfgPath := writeFile(t, "auger.yaml", `
+github: {contentRate: 10000}
 environments:
   - name: staging
     gitops: {repository: mycompany/gitops}

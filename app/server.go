@@ -56,7 +56,11 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	clients, err := githubapp.NewDefaultCachingClientCreator(ghcfg,
 		githubapp.WithClientUserAgent("auger/"+Version),
 		githubapp.WithClientTimeout(30*time.Second),
-		githubapp.WithClientMiddleware(s.metrics.githubTransport),
+		githubapp.WithClientMiddleware(func(next http.RoundTripper) http.RoundTripper {
+			// Retries outside, metrics inside: every attempt is counted.
+			return githubapi.Transport(s.metrics.githubTransport(next), githubapi.TransportOptions{
+				ContentRate: cfg.GitHub.ContentRate, ContentBurst: cfg.GitHub.ContentBurst})
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client: %w", err)
