@@ -89,6 +89,14 @@ func startAuger(t testing.TB, fake *githubfake.Fake, cfgPath string, env ...stri
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
+		// Let queued events finish before the test's folders go away.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := srv.Drain(ctx); err != nil {
+			t.Errorf("drain: %v", err)
+		}
+	})
+	t.Cleanup(func() {
 		for _, secret := range []string{testSecret, "PRIVATE KEY", "ghs_"} {
 			if strings.Contains(logs.String(), secret) {
 				t.Errorf("logs contain %q", secret)

@@ -209,6 +209,13 @@ func (s *Server) webhookAccepted(w http.ResponseWriter, r *http.Request, event s
 	githubapp.DefaultResponseCallback(w, r, event, handled)
 }
 
+// Drain stops taking webhooks and waits for the queued events and notifications: what
+// Run does on shutdown, for servers a caller serves itself (tests).
+func (s *Server) Drain(ctx context.Context) error {
+	s.ready.Store(false)
+	return errors.Join(s.queue.Drain(ctx), s.notifier.Wait(ctx))
+}
+
 // Run serves until ctx ends, then stops intake (readyz fails, new connections are
 // refused), drains the webhook queue and returns within the shutdown timeout.
 func (s *Server) Run(ctx context.Context) error {
