@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,4 +77,51 @@ func TestDeploySurvivesGitHubFaults(t *testing.T) {
 		t.Errorf("replies %d, deploy check runs %d, deployments %d; want one each", replies, checks, len(w.repo.Deployments()))
 	}
 	waitFor(t, func() bool { return len(w.repo.Reactions(id)) == 2 })
+}
+
+// GitHub creates the reply and the deploy check run but answers 502: Auger finds them
+// (by the reply's trigger marker, by the check run's name and external id) instead of
+// creating them twice.
+func TestCreationsAnsweredWithServerErrorsAreNotDoubled(t *testing.T) {
+	w := newReleaseWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+	sha, pr := w.pullRequest(t, "feature", "frontend")
+	var comments, checks atomic.Int64
+	w.fake.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			first := false
+			switch {
+			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/issues/1/comments"):
+				first = comments.Add(1) == 1
+			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/check-runs"):
+				first = checks.Add(1) == 1
+			}
+			if !first {
+				next.ServeHTTP(rw, r)
+				return
+			}
+			// Done, but the answer is lost.
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			http.Error(rw, `{"message":"Server Error"}`, http.StatusBadGateway)
+		})
+	})
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	if reply := w.reply(t, pr, 1); !strings.Contains(reply, "**Released**") {
+		t.Fatalf("reply:\n%s", reply)
+	}
+	time.Sleep(300 * time.Millisecond)
+	replies, deployChecks := 0, 0
+	for _, c := range w.repo.Comments(pr) {
+		if strings.Contains(c.Body, "auger:trigger=") {
+			replies++
+		}
+	}
+	for _, cr := range w.augerRuns(sha) {
+		if cr.Name == "Auger: deploy staging" {
+			deployChecks++
+		}
+	}
+	if replies != 1 || deployChecks != 1 {
+		t.Errorf("%d replies and %d deploy check runs, want one each", replies, deployChecks)
+	}
 }

@@ -197,3 +197,7 @@ type RolloutsGitHub interface {
 	// ReadFile reads one file at sha, or returns ErrNotFound.
 	ReadFile(ctx context.Context, repo RepoRef, sha, path string) ([]byte, error)
 }
+
+// ErrMaybeDone marks a failed request that GitHub may have carried out all the same (a
+// 5xx or a timeout on a creation): look for its result before doing it again.
+var ErrMaybeDone = errors.New("GitHub may have done it")

@@ -123,7 +123,7 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		reply = failureReply(cmd, err)
 	}
 	if t.PR != 0 && reply != "" {
-		if _, cerr := gh.CreateComment(ctx, t.Repo, t.PR, cutComment(reply+"\n"+marker(t.ID))); cerr != nil {
+		if cerr := p.replyOnce(ctx, gh, t, cutComment(reply+"\n"+marker(t.ID))); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 	}
@@ -138,6 +138,45 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		return nil
 	}
 	return err
+}
+
+// replyOnce posts the reply to a trigger; when GitHub may have posted it despite an
+// error, it looks for the reply (by its trigger marker) before posting again.
+func (p *PullRequests) replyOnce(ctx context.Context, gh PullRequestsGitHub, t Trigger, body string) error {
+	_, err := gh.CreateComment(ctx, t.Repo, t.PR, body)
+	if !errors.Is(err, ErrMaybeDone) {
+		return err
+	}
+	comments, lerr := gh.Comments(ctx, t.Repo, t.PR)
+	if lerr != nil {
+		return errors.Join(err, lerr)
+	}
+	for _, c := range comments {
+		if strings.Contains(c.Body, marker(t.ID)) {
+			return nil
+		}
+	}
+	_, err = gh.CreateComment(ctx, t.Repo, t.PR, body)
+	return err
+}
+
+// createCheckRunOnce creates a check run; when GitHub may have created it despite an
+// error, it looks for it (by name and external id) before creating again.
+func createCheckRunOnce(ctx context.Context, gh GitHub, repo RepoRef, cr CheckRun) (CheckRun, error) {
+	created, err := gh.CreateCheckRun(ctx, repo, cr)
+	if !errors.Is(err, ErrMaybeDone) {
+		return created, err
+	}
+	runs, lerr := gh.CheckRuns(ctx, repo, cr.HeadSHA)
+	if lerr != nil {
+		return CheckRun{}, errors.Join(err, lerr)
+	}
+	for _, r := range runs {
+		if r.Name == cr.Name && r.ExternalID == cr.ExternalID && cr.ExternalID != "" {
+			return r, nil
+		}
+	}
+	return gh.CreateCheckRun(ctx, repo, cr)
 }
 
 // errAlreadyDone stops a redelivered request, whose answer was already given.
@@ -366,7 +405,7 @@ func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo
 		apps = append(apps, r.App)
 		commits = append(commits, p.gitopsLink(rules, r.Result.Commit))
 	}
-	check, err := gh.CreateCheckRun(ctx, repo, CheckRun{
+	check, err := createCheckRunOnce(ctx, gh, repo, CheckRun{
 		Name:       CheckDeployPrefix + rules.Name,
 		HeadSHA:    a.Version.SHA,
 		Status:     "in_progress",

@@ -381,7 +381,7 @@ func problemsOf(err error, file string) []artifact.Problem {
 
 func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequest, a *artifact.Artifact, text string) (CheckRun, error) {
 	summary, envs := r.summary(a)
-	cr, err := gh.CreateCheckRun(ctx, req.Repo, CheckRun{
+	cr, err := createCheckRunOnce(ctx, gh, req.Repo, CheckRun{
 		Name:       CheckArtifact,
 		HeadSHA:    req.SHA,
 		Status:     "completed",

@@ -77,13 +77,22 @@ func wrap(err error, what string) error {
 		if ger.Response.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("%s: %w", what, commands.ErrNotFound)
 		}
+		if ger.Response.StatusCode >= 500 {
+			return fmt.Errorf("%s: GitHub answered %d: %s: %w", what, ger.Response.StatusCode, ger.Message, commands.ErrMaybeDone)
+		}
 		detail := ger.Message
 		for _, e := range ger.Errors {
 			detail += "; " + strings.TrimSpace(e.Field+" "+e.Code+" "+e.Message)
 		}
 		return fmt.Errorf("%s: GitHub answered %d: %s", what, ger.Response.StatusCode, detail)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	var rate *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	if errors.As(err, &rate) || errors.As(err, &abuse) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	// No answer (a timeout, a dropped connection): it may have been done.
+	return fmt.Errorf("%s: %w: %w", what, err, commands.ErrMaybeDone)
 }
 
 // CheckRuns lists the latest check run of each name on a commit.
