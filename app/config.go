@@ -30,7 +30,9 @@ const (
 	// GitHub caps webhook payloads at 25 MB.
 	DefaultMaxBodyBytes = 25 << 20
 	DefaultPermission   = "write"
-	setupDocs           = `see "Setting up the GitHub App" in the README`
+	// DefaultCatchUpWindow covers a restart and a crash loop of a few minutes.
+	DefaultCatchUpWindow = 15 * time.Minute
+	setupDocs            = `see "Setting up the GitHub App" in the README`
 )
 
 // DefaultAllowedChartSources is what the server renders from when the operator names
@@ -75,6 +77,9 @@ type ServerConfig struct {
 	EventTimeout    time.Duration `yaml:"eventTimeout"`
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	MaxBodyBytes    int64         `yaml:"maxBodyBytes"`
+	// CatchUpWindow is how far back, at start, Auger asks GitHub to redeliver webhooks a
+	// crash may have lost (default 15m; a negative value turns it off).
+	CatchUpWindow time.Duration `yaml:"catchUpWindow"`
 }
 
 // ChartsConfig says where charts may come from (the guard against server-side request
@@ -250,6 +255,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Server.CatchUpWindow == 0 {
+		c.Server.CatchUpWindow = DefaultCatchUpWindow
 	}
 	if len(c.Charts.AllowedSources) == 0 {
 		c.Charts.AllowedSources = DefaultAllowedChartSources

@@ -47,6 +47,7 @@ type world struct {
 	repo *githubfake.Repo
 	hook string
 	logs *syncBuffer
+	srv  *app.Server
 }
 
 func newWorld(t testing.TB) *world {
@@ -64,13 +65,13 @@ environments:
     gitops: {repository: mycompany/gitops}
     policyBranches: [main]
 `)
-	hook, logs := startAuger(t, fake, cfgPath)
-	return &world{fake: fake, repo: repo, hook: hook, logs: logs}
+	hook, logs, srv := startAuger(t, fake, cfgPath)
+	return &world{fake: fake, repo: repo, hook: hook, logs: logs, srv: srv}
 }
 
 // startAuger runs Auger against a GitHub fake with the config file and variables
 // given, and checks, when the test ends, that no secret reached its logs.
-func startAuger(t testing.TB, fake *githubfake.Fake, cfgPath string, env ...string) (string, *syncBuffer) {
+func startAuger(t testing.TB, fake *githubfake.Fake, cfgPath string, env ...string) (string, *syncBuffer, *app.Server) {
 	t.Helper()
 	cfg, err := app.LoadConfig(cfgPath, append([]string{
 		fmt.Sprintf("AUGER_GITHUB_APP_ID=%d", fake.AppID()),
@@ -103,7 +104,7 @@ func startAuger(t testing.TB, fake *githubfake.Fake, cfgPath string, env ...stri
 			}
 		}
 	})
-	return ts.URL + "/api/github/hook", logs
+	return ts.URL + "/api/github/hook", logs, srv
 }
 
 func (w *world) commit(t testing.TB, files map[string]string) string {

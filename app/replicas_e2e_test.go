@@ -75,6 +75,6 @@ func newReplica(t *testing.T, w *releaseWorld) string {
 	t.Helper()
 	cfgPath := writeFile(t, "auger-2.yaml", fmt.Sprintf("github: {contentRate: 10000}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
 		w.chartURL, t.TempDir(), defaultEnvironments))
-	hook, _ := startAuger(t, w.fake, cfgPath, "AUGER_GITHUB_WEB_URL="+w.git.URL+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir())
+	hook, _, _ := startAuger(t, w.fake, cfgPath, "AUGER_GITHUB_WEB_URL="+w.git.URL+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir())
 	return hook
 }

@@ -26,6 +26,7 @@ type Server struct {
 	log      zerolog.Logger
 	metrics  *metrics
 	queue    *queue
+	clients  githubapp.ClientCreator
 	handler  http.Handler
 	ready    atomic.Bool
 	notifier *notify.Dispatcher
@@ -65,6 +66,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client: %w", err)
 	}
+	s.clients = clients
 	access := newGitopsAccess(cfg, clients, &http.Client{Transport: s.metrics.githubTransport(http.DefaultTransport)})
 	rules := access.rules()
 	renderer, err := manifests.NewRenderer(manifests.Options{CacheDir: cfg.Charts.CacheDir, AllowedSources: cfg.Charts.AllowedSources})
@@ -234,6 +236,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.ready.Store(true)
 	s.log.Info().Str("listen", ln.Addr().String()).Int64("app_id", s.cfg.GitHub.AppID).
 		Int("environments", len(s.cfg.Environments)).Msg("auger serving")
+	if window := s.cfg.Server.CatchUpWindow; window > 0 {
+		go func() {
+			n, err := s.CatchUp(ctx, window)
+			if err != nil {
+				s.log.Error().Err(err).Msg("could not catch up on webhook deliveries")
+				return
+			}
+			s.log.Info().Int("redeliveries", n).Dur("window", window).Msg("asked GitHub to redeliver recent webhooks")
+		}()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -524,3 +524,50 @@ func (c *Client) BranchExists(ctx context.Context, repo commands.RepoRef, branch
 	}
 	return false, err
 }
+
+// Delivery is one webhook delivery GitHub made to the App.
+type Delivery struct {
+	ID          int64
+	GUID        string
+	Event       string
+	Action      string
+	DeliveredAt time.Time
+	StatusCode  int
+	Redelivery  bool
+}
+
+// RecentDeliveries lists the App's webhook deliveries made since since, newest first;
+// app is a client authenticated as the App itself.
+func RecentDeliveries(ctx context.Context, app *github.Client, since time.Time) ([]Delivery, error) {
+	opts := &github.ListCursorOptions{PerPage: 100}
+	var out []Delivery
+	for page := 0; page < 100; page++ {
+		ds, resp, err := app.Apps.ListHookDeliveries(ctx, opts)
+		if err != nil {
+			return out, wrap(err, "list webhook deliveries")
+		}
+		for _, d := range ds {
+			at := d.GetDeliveredAt().Time
+			if at.Before(since) {
+				return out, nil
+			}
+			out = append(out, Delivery{ID: d.GetID(), GUID: d.GetGUID(), Event: d.GetEvent(), Action: d.GetAction(),
+				DeliveredAt: at, StatusCode: d.GetStatusCode(), Redelivery: d.GetRedelivery()})
+		}
+		if resp.Cursor == "" || len(ds) == 0 {
+			return out, nil
+		}
+		opts.Cursor = resp.Cursor
+	}
+	return out, nil
+}
+
+// Redeliver asks GitHub to deliver a webhook again.
+func Redeliver(ctx context.Context, app *github.Client, id int64) error {
+	_, _, err := app.Apps.RedeliverHookDelivery(ctx, id)
+	var accepted *github.AcceptedError
+	if err != nil && !errors.As(err, &accepted) {
+		return wrap(err, fmt.Sprintf("redeliver webhook delivery %d", id))
+	}
+	return nil
+}
