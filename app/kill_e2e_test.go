@@ -131,6 +131,7 @@ func TestKilledAtRandomPointsEveryReleaseLandsOnce(t *testing.T) {
 	for w.gitops(t, "rev-list", "--count", "main") != fmt.Sprint(runs) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
+	w.reply(t, pr, runs)
 	time.Sleep(time.Second)
 	log := w.gitops(t, "log", "--format=%B", "main")
 	for _, app := range apps {
@@ -152,5 +153,9 @@ func TestKilledAtRandomPointsEveryReleaseLandsOnce(t *testing.T) {
 			t.Errorf("%d replies to %s", n, trigger)
 		}
 	}
-	t.Logf("%d releases landed once each across %d kills; %d of %d replies posted (a kill between the commit and the reply loses the reply)", runs, runs, len(replies), runs)
+	// A kill between the gitops commit and the reply is finished by the redelivery.
+	if len(replies) != runs || len(w.repo.Deployments()) != runs {
+		t.Errorf("%d replies and %d deployments for %d deploys", len(replies), len(w.repo.Deployments()), runs)
+	}
+	t.Logf("%d releases landed once each across %d kills, with %d replies", runs, runs, len(replies))
 }

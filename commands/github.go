@@ -165,6 +165,8 @@ type PullRequestsGitHub interface {
 	// React adds a reaction (eyes, rocket, confused, ...) to a comment.
 	React(ctx context.Context, repo RepoRef, commentID int64, content string) error
 	CreateDeployment(ctx context.Context, repo RepoRef, d Deployment) (Deployment, error)
+	// Deployments lists the Deployments of sha to env, newest first.
+	Deployments(ctx context.Context, repo RepoRef, sha, env string) ([]Deployment, error)
 	CreateDeploymentStatus(ctx context.Context, repo RepoRef, deploymentID int64, s DeploymentStatus) error
 }
 
@@ -192,8 +194,6 @@ type GitopsPullRequests interface {
 // RolloutsGitHub is what live rollout status needs from GitHub besides PullRequestsGitHub.
 type RolloutsGitHub interface {
 	PullRequestsGitHub
-	// Deployments lists the Deployments of sha to env, newest first.
-	Deployments(ctx context.Context, repo RepoRef, sha, env string) ([]Deployment, error)
 	// ReadFile reads one file at sha, or returns ErrNotFound.
 	ReadFile(ctx context.Context, repo RepoRef, sha, path string) ([]byte, error)
 }

@@ -179,6 +179,74 @@ func createCheckRunOnce(ctx context.Context, gh GitHub, repo RepoRef, cr CheckRu
 	return gh.CreateCheckRun(ctx, repo, cr)
 }
 
+// replied tells whether the reply to a trigger is on the pull request already.
+func (p *PullRequests) replied(ctx context.Context, gh PullRequestsGitHub, t Trigger) (bool, error) {
+	if t.PR == 0 {
+		return false, nil
+	}
+	comments, err := gh.Comments(ctx, t.Repo, t.PR)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range comments {
+		if strings.Contains(c.Body, marker(t.ID)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// announceOnce is announce for a release being recovered: what was created before the
+// crash (the deploy check run, the Deployment) is found, not created again.
+func (p *PullRequests) announceOnce(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string, pr int, recovering bool) (CheckRun, error) {
+	if !recovering {
+		return p.announce(ctx, gh, repo, rules, a, done, actor, pr)
+	}
+	var apps []string
+	for _, r := range done {
+		apps = append(apps, r.App)
+	}
+	runs, err := gh.CheckRuns(ctx, repo, a.Version.SHA)
+	if err != nil {
+		return CheckRun{}, err
+	}
+	var check *CheckRun
+	for i, cr := range runs {
+		if p.Recorder.own(cr) && cr.Name == CheckDeployPrefix+rules.Name && cr.ExternalID == DeployCheckID(a.ID, apps) {
+			check = &runs[i]
+		}
+	}
+	deps, err := gh.Deployments(ctx, repo, a.Version.SHA, rules.Name)
+	if err != nil {
+		return CheckRun{}, err
+	}
+	deployed := false
+	for _, d := range deps {
+		deployed = deployed || d.Payload["artifact"] == a.ID
+	}
+	switch {
+	case check == nil:
+		return p.announce(ctx, gh, repo, rules, a, done, actor, pr)
+	case !deployed:
+		return *check, p.deploymentOnly(ctx, gh, repo, rules, a, apps, actor, pr, *check)
+	}
+	return *check, nil
+}
+
+// deploymentOnly creates the Deployment of a release whose check run exists.
+func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, apps []string, actor string, pr int, check CheckRun) error {
+	dep, err := gh.CreateDeployment(ctx, repo, Deployment{
+		Ref: a.Version.SHA, Environment: rules.Name, ProductionEnvironment: rules.Production,
+		Description: truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), actor), maxStatusDesc),
+		Payload:     map[string]any{"artifact": a.ID, "apps": apps, "pr": pr},
+	})
+	if err != nil {
+		return fmt.Errorf("create the deployment: %w", err)
+	}
+	return gh.CreateDeploymentStatus(ctx, repo, dep.ID, DeploymentStatus{
+		State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: rules.URL, LogURL: check.HTMLURL})
+}
+
 // errAlreadyDone stops a redelivered request, whose answer was already given.
 var errAlreadyDone = errors.New("already done")
 
@@ -295,14 +363,26 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 	if err != nil {
 		return "", classify(err)
 	}
-	if allRecorded(done) {
-		return "", errAlreadyDone
+	recovering := allRecorded(done)
+	if recovering {
+		// A redelivery: the release landed before. Finish what a crash may have cut
+		// short (the check run, the Deployment, the reply), and only that.
+		replied, err := p.replied(ctx, gh, t)
+		if err != nil {
+			return "", err
+		}
+		if replied || t.PR == 0 {
+			return "", errAlreadyDone
+		}
+		for i := range done {
+			done[i].Result.Changed = true
+		}
 	}
 	lands, err := p.land(ctx, rules, a, done, t.Actor)
 	if err != nil {
 		return "", err
 	}
-	check, err := p.announce(ctx, gh, t.Repo, rules, a, done, t.Actor, t.PR)
+	check, err := p.announceOnce(ctx, gh, t.Repo, rules, a, done, t.Actor, t.PR, recovering)
 	if err != nil {
 		return "", err
 	}
@@ -494,6 +574,9 @@ func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifa
 		}
 		d := r.Result.Diff
 		fmt.Fprintf(&b, "🚀 **Released** `%s` `%s` to **%s**: gitops commit %s.\n\n", r.App, short(a.Version.SHA), r.Env, p.gitopsLink(rules, r.Result.Commit))
+		if len(d.Added)+len(d.Changed)+len(d.Removed) == 0 {
+			continue // recovered after a crash: what changed is in the gitops commit
+		}
 		fmt.Fprintf(&b, "<details><summary>Objects: %d added, %d changed, %d removed</summary>\n\n", len(d.Added), len(d.Changed), len(d.Removed))
 		for _, group := range []struct {
 			what  string

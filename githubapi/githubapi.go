@@ -95,9 +95,11 @@ func wrap(err error, what string) error {
 	return fmt.Errorf("%s: %w: %w", what, err, commands.ErrMaybeDone)
 }
 
-// CheckRuns lists the latest check run of each name on a commit.
+// CheckRuns lists every check run on a commit. Not only the latest of each name:
+// several releases of one commit each have their own "Auger: deploy <env>" run, and
+// callers pick the newest of a name themselves where that is what they want.
 func (c *Client) CheckRuns(ctx context.Context, repo commands.RepoRef, sha string) ([]commands.CheckRun, error) {
-	opts := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
+	opts := &github.ListCheckRunsOptions{Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
 	var out []commands.CheckRun
 	for {
 		res, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, sha, opts)
