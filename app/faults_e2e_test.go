@@ -79,14 +79,14 @@ func TestDeploySurvivesGitHubFaults(t *testing.T) {
 	waitFor(t, func() bool { return len(w.repo.Reactions(id)) == 2 })
 }
 
-// GitHub creates the reply and the deploy check run but answers 502: Auger finds them
-// (by the reply's trigger marker, by the check run's name and external id) instead of
-// creating them twice.
+// GitHub creates the reply, the deploy check run and the Deployment but answers 502:
+// Auger finds them (by the reply's trigger marker, the check run's name and external id,
+// the Deployment's payload) instead of creating them twice.
 func TestCreationsAnsweredWithServerErrorsAreNotDoubled(t *testing.T) {
 	w := newReleaseWorld(t, defaultEnvironments)
 	w.repo.SetPermission("jane", "write")
 	sha, pr := w.pullRequest(t, "feature", "frontend")
-	var comments, checks atomic.Int64
+	var comments, checks, deployments atomic.Int64
 	w.fake.Use(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			first := false
@@ -95,6 +95,8 @@ func TestCreationsAnsweredWithServerErrorsAreNotDoubled(t *testing.T) {
 				first = comments.Add(1) == 1
 			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/check-runs"):
 				first = checks.Add(1) == 1
+			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/deployments"):
+				first = deployments.Add(1) == 1
 			}
 			if !first {
 				next.ServeHTTP(rw, r)
@@ -121,7 +123,7 @@ func TestCreationsAnsweredWithServerErrorsAreNotDoubled(t *testing.T) {
 			deployChecks++
 		}
 	}
-	if replies != 1 || deployChecks != 1 {
-		t.Errorf("%d replies and %d deploy check runs, want one each", replies, deployChecks)
+	if replies != 1 || deployChecks != 1 || len(w.repo.Deployments()) != 1 {
+		t.Errorf("%d replies, %d deploy check runs, %d deployments; want one each", replies, deployChecks, len(w.repo.Deployments()))
 	}
 }

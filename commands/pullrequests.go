@@ -233,18 +233,41 @@ func (p *PullRequests) announceOnce(ctx context.Context, gh PullRequestsGitHub, 
 	return *check, nil
 }
 
-// deploymentOnly creates the Deployment of a release whose check run exists.
+// deploymentOnly creates the Deployment of a release (its check run exists), in
+// progress. When GitHub may have created it despite an error, it is looked for (by its
+// payload's artifact) before being created again.
 func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, apps []string, actor string, pr int, check CheckRun) error {
-	dep, err := gh.CreateDeployment(ctx, repo, Deployment{
+	want := Deployment{
 		Ref: a.Version.SHA, Environment: rules.Name, ProductionEnvironment: rules.Production,
 		Description: truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), actor), maxStatusDesc),
 		Payload:     map[string]any{"artifact": a.ID, "apps": apps, "pr": pr},
-	})
+	}
+	dep, err := gh.CreateDeployment(ctx, repo, want)
+	if errors.Is(err, ErrMaybeDone) {
+		deps, lerr := gh.Deployments(ctx, repo, a.Version.SHA, rules.Name)
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		err = nil
+		found := false
+		for _, d := range deps {
+			if d.Payload["artifact"] == a.ID {
+				dep, found = d, true
+				break
+			}
+		}
+		if !found {
+			dep, err = gh.CreateDeployment(ctx, repo, want)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("create the deployment: %w", err)
 	}
-	return gh.CreateDeploymentStatus(ctx, repo, dep.ID, DeploymentStatus{
-		State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: rules.URL, LogURL: check.HTMLURL})
+	if err := gh.CreateDeploymentStatus(ctx, repo, dep.ID, DeploymentStatus{
+		State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: rules.URL, LogURL: check.HTMLURL}); err != nil {
+		return fmt.Errorf("set the deployment in progress: %w", err)
+	}
+	return nil
 }
 
 // errAlreadyDone stops a redelivered request, whose answer was already given.
@@ -499,20 +522,8 @@ func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo
 	if err != nil {
 		return CheckRun{}, fmt.Errorf("create the deploy check run: %w", err)
 	}
-	dep, err := gh.CreateDeployment(ctx, repo, Deployment{
-		Ref:                   a.Version.SHA,
-		Environment:           rules.Name,
-		Description:           truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), actor), maxStatusDesc),
-		Payload:               map[string]any{"artifact": a.ID, "apps": apps, "pr": pr},
-		ProductionEnvironment: rules.Production,
-	})
-	if err != nil {
-		return check, fmt.Errorf("create the deployment: %w", err)
-	}
-	if err := gh.CreateDeploymentStatus(ctx, repo, dep.ID, DeploymentStatus{
-		State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: rules.URL, LogURL: check.HTMLURL,
-	}); err != nil {
-		return check, fmt.Errorf("set the deployment in progress: %w", err)
+	if err := p.deploymentOnly(ctx, gh, repo, rules, a, apps, actor, pr, check); err != nil {
+		return check, err
 	}
 	p.tellPreviews(ctx, gh, repo, rules, a, done, pr)
 	return check, nil
