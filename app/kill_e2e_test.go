@@ -127,7 +127,7 @@ func TestKilledAtRandomPointsEveryReleaseLandsOnce(t *testing.T) {
 		proc = start()
 	}
 	// The last start's catch-up covers every deploy; wait for all of them.
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for w.gitops(t, "rev-list", "--count", "main") != fmt.Sprint(runs) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}

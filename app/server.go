@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/cenkalti/backoff/v4"
 	"net"
 	"net/http"
 	"strings"
@@ -238,12 +240,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Int("environments", len(s.cfg.Environments)).Msg("auger serving")
 	if window := s.cfg.Server.CatchUpWindow; window > 0 {
 		go func() {
-			n, err := s.CatchUp(ctx, window)
+			// A catch-up that fails (GitHub busy, a timeout) is tried again: it is the only
+			// way back for a delivery a crash lost.
+			bo := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(), 5), ctx)
+			err := backoff.Retry(func() error {
+				n, err := s.CatchUp(ctx, window)
+				if err == nil {
+					s.log.Info().Int("redeliveries", n).Dur("window", window).Msg("asked GitHub to redeliver recent webhooks")
+				}
+				return err
+			}, bo)
 			if err != nil {
 				s.log.Error().Err(err).Msg("could not catch up on webhook deliveries")
-				return
 			}
-			s.log.Info().Int("redeliveries", n).Dur("window", window).Msg("asked GitHub to redeliver recent webhooks")
 		}()
 	}
 	select {

@@ -147,6 +147,7 @@ func (p *PullRequests) replyOnce(ctx context.Context, gh PullRequestsGitHub, t T
 	if !errors.Is(err, ErrMaybeDone) {
 		return err
 	}
+	settle(ctx)
 	comments, lerr := gh.Comments(ctx, t.Repo, t.PR)
 	if lerr != nil {
 		return errors.Join(err, lerr)
@@ -167,6 +168,7 @@ func createCheckRunOnce(ctx context.Context, gh GitHub, repo RepoRef, cr CheckRu
 	if !errors.Is(err, ErrMaybeDone) {
 		return created, err
 	}
+	settle(ctx)
 	runs, lerr := gh.CheckRuns(ctx, repo, cr.HeadSHA)
 	if lerr != nil {
 		return CheckRun{}, errors.Join(err, lerr)
@@ -244,6 +246,7 @@ func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub
 	}
 	dep, err := gh.CreateDeployment(ctx, repo, want)
 	if errors.Is(err, ErrMaybeDone) {
+		settle(ctx)
 		deps, lerr := gh.Deployments(ctx, repo, a.Version.SHA, rules.Name)
 		if lerr != nil {
 			return errors.Join(err, lerr)
@@ -268,6 +271,15 @@ func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub
 		return fmt.Errorf("set the deployment in progress: %w", err)
 	}
 	return nil
+}
+
+// settle waits a moment after an ambiguous failure: a request that timed out may still be
+// on its way through GitHub, and looking for its result at once would miss it.
+func settle(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(2 * time.Second):
+	}
 }
 
 // errAlreadyDone stops a redelivered request, whose answer was already given.
