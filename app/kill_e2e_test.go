@@ -146,6 +146,9 @@ func TestKilledAtRandomPointsEveryReleaseLandsOnce(t *testing.T) {
 	for _, c := range w.repo.Comments(pr) {
 		if i := strings.Index(c.Body, "auger:trigger="); i >= 0 {
 			replies[c.Body[i:]]++
+			if !strings.Contains(c.Body, "**Released**") {
+				t.Errorf("a deploy did not release:\n%s", c.Body)
+			}
 		}
 	}
 	for trigger, n := range replies {

@@ -224,7 +224,7 @@ func (p *PullRequests) announceOnce(ctx context.Context, gh PullRequestsGitHub, 
 	}
 	deployed := false
 	for _, d := range deps {
-		deployed = deployed || d.Payload["artifact"] == a.ID
+		deployed = deployed || deploymentOf(d, a.ID, apps)
 	}
 	switch {
 	case check == nil:
@@ -254,7 +254,7 @@ func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub
 		err = nil
 		found := false
 		for _, d := range deps {
-			if d.Payload["artifact"] == a.ID {
+			if deploymentOf(d, a.ID, apps) {
 				dep, found = d, true
 				break
 			}
@@ -271,6 +271,24 @@ func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub
 		return fmt.Errorf("set the deployment in progress: %w", err)
 	}
 	return nil
+}
+
+// deploymentOf tells whether a Deployment is the one of a release: the same artifact and
+// the same apps (one artifact may be released app by app, each with its Deployment).
+func deploymentOf(d Deployment, artifactID string, apps []string) bool {
+	if d.Payload["artifact"] != artifactID {
+		return false
+	}
+	got, _ := d.Payload["apps"].([]any)
+	if len(got) != len(apps) {
+		return false
+	}
+	for i, app := range apps {
+		if got[i] != app {
+			return false
+		}
+	}
+	return true
 }
 
 // settle waits a moment after an ambiguous failure: a request that timed out may still be

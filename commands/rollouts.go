@@ -248,7 +248,7 @@ func (r *Rollouts) finish(ctx context.Context, gh RolloutsGitHub, repo RepoRef, 
 	url := PreviewURL(rules, s.App)
 	pr := 0
 	for _, d := range deps {
-		if d.Payload["artifact"] != s.Release {
+		if d.Payload["artifact"] != s.Release || !deploysApp(d, s.App) {
 			continue
 		}
 		if err := gh.CreateDeploymentStatus(ctx, repo, d.ID, DeploymentStatus{State: state, Description: truncate(desc, maxStatusDesc), EnvironmentURL: url, LogURL: checkURL}); err != nil {
@@ -308,4 +308,18 @@ func (r *Rollouts) tellReply(ctx context.Context, gh RolloutsGitHub, repo RepoRe
 		return gh.UpdateComment(ctx, repo, c.ID, cutComment(body))
 	}
 	return nil
+}
+
+// deploysApp tells whether a Deployment's payload lists app (older payloads list none).
+func deploysApp(d Deployment, app string) bool {
+	apps, ok := d.Payload["apps"].([]any)
+	if !ok {
+		return true
+	}
+	for _, a := range apps {
+		if a == app {
+			return true
+		}
+	}
+	return false
 }
