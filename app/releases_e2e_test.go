@@ -37,7 +37,9 @@ func newReleaseWorld(t testing.TB, environments string, env ...string) *releaseW
 	cfgPath := writeFile(t, "auger.yaml", fmt.Sprintf("github: {contentRate: 10000}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s", charts.URL, t.TempDir(), environments))
 	hook, logs, srv := startAuger(t, fake, cfgPath, append([]string{"AUGER_GITHUB_WEB_URL=" + git.URL + "/", "AUGER_CHART_CACHE_DIR=" + t.TempDir()}, env...)...)
 	w := &world{fake: fake, repo: repo, hook: hook, logs: logs, srv: srv}
-	return &releaseWorld{world: w, git: git, gitopsRepo: gitopsRepo, chartURL: charts.URL}
+	rw := &releaseWorld{world: w, git: git, gitopsRepo: gitopsRepo, chartURL: charts.URL}
+	t.Cleanup(func() { rw.checkNoSecrets(t) })
+	return rw
 }
 
 const defaultEnvironments = `
@@ -464,5 +466,32 @@ func TestRequireChecks(t *testing.T) {
 	w.comment(t, pr, "jane", "/deploy staging", "")
 	if reply := w.reply(t, pr, 2); !strings.Contains(reply, "**Released**") {
 		t.Errorf("green checks:\n%s", reply)
+	}
+}
+
+// checkNoSecrets looks for the secrets of a run (the webhook secret, the App's private
+// key, installation and agent tokens) where users can see things: comments, Auger's check
+// runs, the gitops repository's history.
+func (w *releaseWorld) checkNoSecrets(t testing.TB) {
+	secrets := []string{testSecret, "PRIVATE KEY", "ghs_", "agent-token"}
+	var places []string
+	for _, pr := range w.repo.PullRequests() {
+		for _, c := range w.repo.Comments(pr.Number) {
+			places = append(places, c.Body)
+		}
+		for _, cr := range w.repo.CheckRuns(pr.HeadSHA) {
+			places = append(places, cr.Output.Title, cr.Output.Summary, cr.Output.Text)
+			for _, a := range cr.Output.Annotations {
+				places = append(places, a.Message)
+			}
+		}
+	}
+	places = append(places, w.gitops(t, "log", "-p", "--all"))
+	for _, place := range places {
+		for _, secret := range secrets {
+			if strings.Contains(place, secret) {
+				t.Errorf("a secret (%q) is visible:\n%.300s", secret, place)
+			}
+		}
 	}
 }
