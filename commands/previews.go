@@ -79,7 +79,7 @@ func tellPreview(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, pr in
 	return err
 }
 
-// previews tells the previews among released apps on their pull request.
+// tellPreviews tells the previews among released apps on their pull request.
 func (p *PullRequests) tellPreviews(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, pr int) {
 	if pr == 0 {
 		pr = prNumber(a)
@@ -176,7 +176,7 @@ func (p *PullRequests) Cleanup(ctx context.Context, gh PullRequestsGitHub, req C
 		done = append(done, Cleaned{Env: rules.Name, App: app, Result: res})
 		if res.Changed {
 			zerolog.Ctx(ctx).Info().Str("env", rules.Name).Str("app", app).Str("commit", res.Commit).Msg("cleaned up")
-			p.notify(rules.Name, app, req.Repo, "", "cleaned up", req.Actor.TriggeredBy)
+			p.tell(notify.Event{Kind: notify.CleanedUp, Env: rules.Name, App: app, Repository: req.Repo.FullName(), Actor: req.Actor.TriggeredBy})
 		}
 		if err := tellPreview(ctx, gh, req.Repo, req.PR, rules, app, "", PreviewRemoved, "removed from the gitops repository by "+cleanupWhy(req.Event)); err != nil {
 			failed = append(failed, err)
@@ -226,16 +226,7 @@ type Notifier interface {
 	Notify(e notify.Event)
 }
 
-// notify sends one event when a Notifier is configured.
-func (p *PullRequests) notify(env, app string, repo RepoRef, sha, what, actor string) {
-	p.tell(notify.Event{Kind: notifyKinds[what], Env: env, App: app, Repository: repo.FullName(), SHA: sha, Actor: actor})
-}
-
-var notifyKinds = map[string]notify.Kind{
-	"released": notify.ReleaseStarted, "live": notify.ReleaseLive, "failed": notify.ReleaseFailed,
-	"rolled back": notify.RolledBack, "cleaned up": notify.CleanedUp,
-}
-
+// tell sends one event when a Notifier is configured.
 func (p *PullRequests) tell(e notify.Event) {
 	if p.Notifier == nil {
 		return
