@@ -913,11 +913,12 @@ func (p *PullRequests) releaseByPolicy(ctx context.Context, gh PullRequestsGitHu
 	if _, err := p.land(ctx, rules, a, done, PolicyActor); err != nil {
 		return err
 	}
-	check, err := p.announce(ctx, gh, repo, rules, a, done, PolicyActor, prNumber(a))
+	pr := prNumber(a)
+	check, err := p.announce(ctx, gh, repo, rules, a, done, PolicyActor, pr)
 	if err != nil {
 		return err
 	}
-	p.started(repo, rules, a, done, PolicyActor, prNumber(a), check)
+	p.started(repo, rules, a, done, PolicyActor, pr, check)
 	return nil
 }
 
