@@ -345,6 +345,82 @@ func pullRequest(pr *github.PullRequest) commands.PullRequest {
 	}
 }
 
+// Limits of PullRequestsWithHead: pages of open pull requests read, and their size.
+const (
+	maxOpenPullPages = 3
+	openPullsPerPage = 100
+)
+
+// ContainsCommit tells whether ref (a branch or tag of repo) contains sha: GitHub's
+// compare of ref...sha says identical or behind. A ref or commit GitHub does not know
+// is false, not an error.
+func (c *Client) ContainsCommit(ctx context.Context, repo commands.RepoRef, ref, sha string) (bool, error) {
+	if !plainRef(ref) || !hexSHA(sha) {
+		// Not a name a branch or tag can have, or not a commit id: nothing of repo. In
+		// particular GitHub reads "owner:branch" as a branch of another repository of
+		// the network, a fork's, which must never prove a commit to be repo's own.
+		return false, nil
+	}
+	// One commit per page: only the status is wanted, not the commits between.
+	cmp, _, err := c.gh.Repositories.CompareCommits(ctx, repo.Owner, repo.Name, ref, sha, &github.ListOptions{PerPage: 1})
+	if err != nil {
+		err = wrap(err, fmt.Sprintf("compare %s...%s", ref, sha))
+		if errors.Is(err, commands.ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	switch cmp.GetStatus() {
+	case "identical", "behind":
+		return true, nil
+	}
+	return false, nil
+}
+
+// plainRef tells whether ref can be a branch or tag name as far as GitHub's compare
+// syntax goes: git forbids ".." and ":" in ref names, which compare would read as a
+// range or as another repository's branch.
+func plainRef(ref string) bool {
+	return ref != "" && !strings.Contains(ref, "..") && !strings.Contains(ref, ":")
+}
+
+// hexSHA tells whether sha is a (possibly abbreviated) commit id.
+func hexSHA(sha string) bool {
+	if len(sha) < 7 || len(sha) > 64 {
+		return false
+	}
+	for _, r := range sha {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// PullRequestsWithHead lists the open pull requests of repo whose head commit is sha,
+// from forks too (pulls/list state=open, 100 per page, at most 3 pages), newest first.
+// The head repository of a fork that was deleted is "".
+func (c *Client) PullRequestsWithHead(ctx context.Context, repo commands.RepoRef, sha string) ([]commands.PullRequest, error) {
+	opts := &github.PullRequestListOptions{State: "open", Sort: "created", Direction: "desc", ListOptions: github.ListOptions{PerPage: openPullsPerPage}}
+	var out []commands.PullRequest
+	for page := 0; page < maxOpenPullPages; page++ {
+		prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opts)
+		if err != nil {
+			return nil, wrap(err, "list open pull requests of "+repo.FullName())
+		}
+		for _, pr := range prs {
+			if pr.GetHead().GetSHA() == sha {
+				out = append(out, pullRequest(pr))
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
+}
+
 // Reviews lists a pull request's reviews.
 func (c *Client) Reviews(ctx context.Context, repo commands.RepoRef, number int) ([]commands.Review, error) {
 	opts := &github.ListOptions{PerPage: 100}

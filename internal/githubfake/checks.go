@@ -270,12 +270,10 @@ func (r *Repo) checkRun(id int64) *CheckRun {
 func (r *Repo) checkRunJSON(cr *CheckRun) map[string]any {
 	url := r.apiURL("check-runs/%d", cr.ID)
 	pulls := []any{}
-	for _, pr := range r.pulls {
-		// GitHub lists the open pull requests of this repository whose head is the run's
-		// commit; heads in forks are not included.
-		if pr.State == "open" && pr.HeadSHA == cr.HeadSHA && !pr.Fork {
-			pulls = append(pulls, r.pullMinimalJSON(pr))
-		}
+	// GitHub lists the open pull requests of this repository whose head is the run's
+	// commit; heads in forks are not included.
+	for _, pr := range r.openPullsWithHead(cr.HeadSHA) {
+		pulls = append(pulls, r.pullMinimalJSON(pr))
 	}
 	return map[string]any{
 		"id":           cr.ID,

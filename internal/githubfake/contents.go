@@ -191,51 +191,28 @@ func getCommit(c *call) reply {
 	return okJSON(c.repo.commitJSON(commit))
 }
 
-// commitJSON is GitHub's commit object. Callers hold f.mu.
+// commitJSON is GitHub's commit object, with the files changed against the first
+// parent and their stats. Callers hold f.mu.
 func (r *Repo) commitJSON(commit *Commit) map[string]any {
 	var parentFiles map[string]string
-	parents := []any{}
-	for i, p := range commit.Parents {
-		parents = append(parents, map[string]any{"sha": p, "url": r.apiURL("commits/%s", p), "html_url": r.htmlURL("commit/%s", p)})
-		if pc := r.commits[p]; i == 0 && pc != nil {
+	if len(commit.Parents) > 0 {
+		if pc := r.commits[commit.Parents[0]]; pc != nil {
 			parentFiles = pc.Files
 		}
 	}
-	var files []any
-	additions, deletions := 0, 0
-	paths := map[string]bool{}
-	for p := range commit.Files {
-		paths[p] = true
-	}
-	for p := range parentFiles {
-		paths[p] = true
-	}
-	for _, p := range slices.Sorted(maps.Keys(paths)) {
-		after, inNow := commit.Files[p]
-		before, inBefore := parentFiles[p]
-		if inNow && inBefore && after == before {
-			continue
-		}
-		status, add, del, sha := "modified", lines(after), lines(before), any(blobSHA(after))
-		switch {
-		case !inBefore:
-			status, del = "added", 0
-		case !inNow:
-			status, add, sha = "removed", 0, nil
-		}
-		additions += add
-		deletions += del
-		files = append(files, map[string]any{
-			"sha":          sha,
-			"filename":     p,
-			"status":       status,
-			"additions":    add,
-			"deletions":    del,
-			"changes":      add + del,
-			"blob_url":     r.htmlURL("blob/%s/%s", commit.SHA, escapePath(p)),
-			"raw_url":      r.htmlURL("raw/%s/%s", commit.SHA, escapePath(p)),
-			"contents_url": r.apiURL("contents/%s?ref=%s", escapePath(p), commit.SHA),
-		})
+	files, additions, deletions := r.diffEntries(commit.SHA, parentFiles, commit.Files, -1)
+	m := r.commitSummaryJSON(commit)
+	m["stats"] = map[string]any{"additions": additions, "deletions": deletions, "total": additions + deletions}
+	m["files"] = files
+	return m
+}
+
+// commitSummaryJSON is GitHub's commit object without files and stats, as lists of
+// commits (a comparison's) carry it. Callers hold f.mu.
+func (r *Repo) commitSummaryJSON(commit *Commit) map[string]any {
+	parents := []any{}
+	for _, p := range commit.Parents {
+		parents = append(parents, map[string]any{"sha": p, "url": r.apiURL("commits/%s", p), "html_url": r.htmlURL("commit/%s", p)})
 	}
 	author := map[string]any{"name": commit.AuthorName, "email": commit.AuthorEmail, "date": ts(commit.Time)}
 	var user any = map[string]any{}
@@ -260,16 +237,52 @@ func (r *Repo) commitJSON(commit *Commit) map[string]any {
 		"author":    user,
 		"committer": user,
 		"parents":   parents,
-		"stats":     map[string]any{"additions": additions, "deletions": deletions, "total": additions + deletions},
-		"files":     orEmpty(files),
 	}
 }
 
-func orEmpty(list []any) []any {
-	if list == nil {
-		return []any{}
+// diffEntries are GitHub's diff-entry objects for the files that differ between the
+// trees before and after (at commit sha), in path order, at most limit of them (all
+// when limit < 0), and the line counts of all of them.
+func (r *Repo) diffEntries(sha string, before, after map[string]string, limit int) (files []any, additions, deletions int) {
+	files = []any{}
+	paths := map[string]bool{}
+	for p := range after {
+		paths[p] = true
 	}
-	return list
+	for p := range before {
+		paths[p] = true
+	}
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		newContent, inNow := after[p]
+		oldContent, inBefore := before[p]
+		if inNow && inBefore && newContent == oldContent {
+			continue
+		}
+		status, add, del, blob := "modified", lines(newContent), lines(oldContent), any(blobSHA(newContent))
+		switch {
+		case !inBefore:
+			status, del = "added", 0
+		case !inNow:
+			status, add, blob = "removed", 0, nil
+		}
+		additions += add
+		deletions += del
+		if limit >= 0 && len(files) >= limit {
+			continue
+		}
+		files = append(files, map[string]any{
+			"sha":          blob,
+			"filename":     p,
+			"status":       status,
+			"additions":    add,
+			"deletions":    del,
+			"changes":      add + del,
+			"blob_url":     r.htmlURL("blob/%s/%s", sha, escapePath(p)),
+			"raw_url":      r.htmlURL("raw/%s/%s", sha, escapePath(p)),
+			"contents_url": r.apiURL("contents/%s?ref=%s", escapePath(p), sha),
+		})
+	}
+	return files, additions, deletions
 }
 
 // lines counts the lines of a file's content, as diff stats do.

@@ -18,6 +18,21 @@
 // reaches only the repositories of its installation's account; anything else gets
 // GitHub's 401 or 404.
 //
+// # Forks
+//
+// A pull request from a fork (PullRequest.Fork) is modelled as GitHub shows it to the
+// base repository. Its head commit is added to the base repository with AddCommit and
+// no Branch: GitHub keeps it under refs/pull/N/head, so repos/get-commit,
+// repos/compare-commits (main...<head sha> answers ahead or diverged, not 404) and
+// check runs reach it, while no branch holds it. pulls/get and pulls/list show head.repo
+// as the fork, "<user>/<name>". What GitHub derives from this repository's branches
+// leaves it out: repos/list-pull-requests-associated-with-commit does not list an
+// unmerged fork pull request for its commits (GitHub's known quirk; a merged one is
+// listed, for its merge commit too), check runs' pull_requests omit it, and Retarget
+// sets a check suite's head_branch to null and its pull_requests to [] for a commit on
+// no branch ("Pushes to a branch in a forked repository are not detected and return an
+// empty pull_requests array and a null value for head_branch").
+//
 // # Checked against GitHub's description
 //
 // The fake serves exactly the operations vendored into testdata/openapi.json from
@@ -35,9 +50,11 @@
 // # Webhooks
 //
 // Payload returns an example payload from @octokit/webhooks-examples, adapted to the
-// fields GitHub sends today. Repo.Retarget points it at a fake repository and commit;
-// RetargetComment, RetargetPull and RetargetCheckRun at the fake's own comment, pull
-// request or check run, so that the webhook and the API tell the same story.
+// fields GitHub sends today. Repo.Retarget points it at a fake repository and commit
+// (for check events also at the commit's head_branch and open pull requests, derived
+// as GitHub derives them); RetargetComment, RetargetPull and RetargetCheckRun at the
+// fake's own comment, pull request or check run, so that the webhook and the API tell
+// the same story.
 // Fake.Deliver posts it to Auger's webhook endpoint signed like GitHub (Sign), and the
 // App's delivery list and redelivery operations see it. InstallationOfToken lets a
 // test's git server accept the installation tokens Auger pushes with.
@@ -46,5 +63,8 @@
 //
 // Use adds middleware in front of the API, e.g. to inject faults. A new GitHub
 // operation needs its operationId in scripts/vendor-github, a re-run of vendor.sh and
-// a handler in routes.go.
+// a handler in routes.go. Take the operationId from @octokit/openapi, which can differ
+// from GitHub's own description: there repos/compare-commits is the path go-github
+// calls, compare/{base}...{head}, and compare/{basehead} is
+// repos/compare-commits-with-basehead.
 package githubfake

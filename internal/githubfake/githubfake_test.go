@@ -456,8 +456,9 @@ func TestPullRequestsCommentsDeployments(t *testing.T) {
 	if err != nil || pr.GetHead().GetSHA() != feature || pr.GetBase().GetRef() != "main" || pr.GetHead().GetRepo().GetFork() {
 		t.Errorf("get pull: %v %+v", err, pr)
 	}
+	// The fork pull request is not listed for its head, as on GitHub.
 	prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, "acme", "frontend", feature, nil)
-	if err != nil || len(prs) != 2 {
+	if err != nil || len(prs) != 1 || prs[0].GetNumber() != number {
 		t.Errorf("pulls of commit: %v %+v", err, prs)
 	}
 	reviews, _, err := gh.PullRequests.ListReviews(ctx, "acme", "frontend", number, nil)
@@ -748,4 +749,198 @@ func TestSign(t *testing.T) {
 	if want := "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"; got != want {
 		t.Errorf("Sign = %s, want %s", got, want)
 	}
+}
+
+func TestCompareCommits(t *testing.T) {
+	w := newWorld(t, t)
+	gh := w.client(t)
+	ctx := context.Background()
+
+	// feature: two commits on top of main's head, on a branch with a slash.
+	tree := w.repo.Files(w.head)
+	tree["README.md"], tree["new.txt"] = "hello\nfeature\n", "new\n"
+	f1 := w.repo.AddCommit(githubfake.Commit{Branch: "topic/x", Parents: []string{w.head}, Message: "f1", Files: tree})
+	f2 := w.repo.AddCommit(githubfake.Commit{Branch: "topic/x", Message: "f2"})
+	w.repo.AddTag("v1", w.first)
+
+	compare := func(base, head string, opts *github.ListOptions) *github.CommitsComparison {
+		t.Helper()
+		cmp, _, err := gh.Repositories.CompareCommits(ctx, "acme", "frontend", base, head, opts)
+		if err != nil {
+			t.Fatalf("compare %s...%s: %v", base, head, err)
+		}
+		return cmp
+	}
+	shas := func(cs []*github.RepositoryCommit) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.GetSHA())
+		}
+		return out
+	}
+
+	if c := compare("main", w.head, nil); c.GetStatus() != "identical" || c.GetAheadBy() != 0 || c.GetBehindBy() != 0 ||
+		c.GetTotalCommits() != 0 || len(c.Commits) != 0 || c.GetMergeBaseCommit().GetSHA() != w.head {
+		t.Errorf("main...head: %s ahead %d behind %d", c.GetStatus(), c.GetAheadBy(), c.GetBehindBy())
+	}
+	if c := compare("main", "v1", nil); c.GetStatus() != "behind" || c.GetBehindBy() != 1 || c.GetAheadBy() != 0 ||
+		c.GetMergeBaseCommit().GetSHA() != w.first || c.GetBaseCommit().GetSHA() != w.head {
+		t.Errorf("main...v1: %s ahead %d behind %d", c.GetStatus(), c.GetAheadBy(), c.GetBehindBy())
+	}
+	c := compare("main", "topic/x", nil)
+	if c.GetStatus() != "ahead" || c.GetAheadBy() != 2 || c.GetBehindBy() != 0 || c.GetTotalCommits() != 2 ||
+		strings.Join(shas(c.Commits), ",") != f1+","+f2 || c.GetMergeBaseCommit().GetSHA() != w.head {
+		t.Errorf("main...topic/x: %s ahead %d behind %d commits %v", c.GetStatus(), c.GetAheadBy(), c.GetBehindBy(), shas(c.Commits))
+	}
+	if len(c.Files) != 2 || c.Files[0].GetFilename() != "README.md" || c.Files[1].GetStatus() != "added" {
+		t.Errorf("main...topic/x files: %+v", c.Files)
+	}
+	if !strings.HasSuffix(c.GetURL(), "/compare/main...topic%2Fx") {
+		t.Errorf("url %s", c.GetURL())
+	}
+	// Paging: oldest first, one per page, files on page 1 only.
+	if p := compare("main", "topic/x", &github.ListOptions{PerPage: 1, Page: 2}); strings.Join(shas(p.Commits), ",") != f2 || len(p.Files) != 0 || p.GetAheadBy() != 2 {
+		t.Errorf("page 2: %v, %d files", shas(p.Commits), len(p.Files))
+	}
+
+	m := w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "main moves on"})
+	if c := compare("main", "topic/x", nil); c.GetStatus() != "diverged" || c.GetAheadBy() != 2 || c.GetBehindBy() != 1 || c.GetMergeBaseCommit().GetSHA() != w.head {
+		t.Errorf("diverged: %s ahead %d behind %d", c.GetStatus(), c.GetAheadBy(), c.GetBehindBy())
+	}
+	if c := compare(f2, "main", &github.ListOptions{PerPage: 1}); c.GetStatus() != "diverged" || c.GetAheadBy() != 1 || shas(c.Commits)[0] != m {
+		t.Errorf("the other way: %s ahead %d %v", c.GetStatus(), c.GetAheadBy(), shas(c.Commits))
+	}
+
+	// Unknown sides and unrelated histories: GitHub's 404s.
+	for _, pair := range [][2]string{{"main", "nope"}, {"nope", "main"}, {"main", strings.Repeat("ab", 20)}} {
+		if _, _, err := gh.Repositories.CompareCommits(ctx, "acme", "frontend", pair[0], pair[1], nil); statusOf(err) != http.StatusNotFound {
+			t.Errorf("compare %s...%s: got %v, want 404", pair[0], pair[1], err)
+		}
+	}
+	orphan := w.repo.AddCommit(githubfake.Commit{Message: "orphan", Files: map[string]string{"x": "y"}})
+	if _, _, err := gh.Repositories.CompareCommits(ctx, "acme", "frontend", "main", orphan, nil); statusOf(err) != http.StatusNotFound ||
+		!strings.Contains(err.Error(), "No common ancestor") {
+		t.Errorf("unrelated histories: got %v, want 404 No common ancestor", err)
+	}
+
+	// A fork pull request's head is on no branch, yet the base repository compares it.
+	forkSHA := w.repo.AddCommit(githubfake.Commit{Parents: []string{m}, Message: "from a fork"})
+	w.repo.AddPullRequest(githubfake.PullRequest{Fork: true, HeadSHA: forkSHA, HeadRef: "patch-1", User: "mallory"})
+	if c := compare("main", forkSHA, &github.ListOptions{PerPage: 1}); c.GetStatus() != "ahead" || c.GetAheadBy() != 1 {
+		t.Errorf("main...fork head: %s ahead %d", c.GetStatus(), c.GetAheadBy())
+	}
+	w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "main moves again"})
+	if c := compare("main", forkSHA, nil); c.GetStatus() != "diverged" {
+		t.Errorf("main...fork head after main moved: %s", c.GetStatus())
+	}
+	if c := compare("topic/x", f1, nil); c.GetStatus() != "behind" {
+		t.Errorf("topic/x...f1 (topic/x contains f1): %s", c.GetStatus())
+	}
+}
+
+func TestForkPullRequests(t *testing.T) {
+	w := newWorld(t, t)
+	gh := w.client(t)
+	ctx := context.Background()
+
+	forkSHA := w.repo.AddCommit(githubfake.Commit{Parents: []string{w.head}, Message: "from a fork", Files: map[string]string{"evil": "yes"}})
+	fork := w.repo.AddPullRequest(githubfake.PullRequest{Fork: true, HeadSHA: forkSHA, HeadRef: "patch-1", User: "mallory"})
+	feature := w.repo.AddCommit(githubfake.Commit{Branch: "feature", Parents: []string{w.head}, Message: "feature"})
+	own := w.repo.AddPullRequest(githubfake.PullRequest{HeadRef: "feature", User: "jane"})
+
+	if prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, "acme", "frontend", forkSHA, nil); err != nil || len(prs) != 0 {
+		t.Errorf("pulls of the fork head: %v %+v", err, prs)
+	}
+	if prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, "acme", "frontend", feature, nil); err != nil || len(prs) != 1 || prs[0].GetNumber() != own {
+		t.Errorf("pulls of feature: %v %+v", err, prs)
+	}
+	list, _, err := gh.PullRequests.List(ctx, "acme", "frontend", &github.PullRequestListOptions{State: "open"})
+	if err != nil || len(list) != 2 || list[0].GetNumber() != own || list[1].GetNumber() != fork {
+		t.Fatalf("open pulls: %v %d", err, len(list))
+	}
+	for _, pr := range []*github.PullRequest{list[1], must(gh.PullRequests.Get(ctx, "acme", "frontend", fork))} {
+		head, base := pr.GetHead().GetRepo(), pr.GetBase().GetRepo()
+		if head.GetFullName() != "mallory/frontend" || !head.GetFork() || base.GetFullName() != "acme/frontend" || head.GetID() == base.GetID() ||
+			pr.GetHead().GetSHA() != forkSHA || pr.GetHead().GetLabel() != "mallory:patch-1" {
+			t.Errorf("fork pull #%d: head %s (fork %v), base %s", pr.GetNumber(), head.GetFullName(), head.GetFork(), base.GetFullName())
+		}
+	}
+
+	// Check runs on the fork head carry no pull request.
+	w.repo.AddCheckRun(forkSHA, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	w.repo.AddCheckRun(feature, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	if runs, _, err := gh.Checks.ListCheckRunsForRef(ctx, "acme", "frontend", forkSHA, nil); err != nil || runs.GetTotal() != 1 || len(runs.CheckRuns[0].PullRequests) != 0 {
+		t.Errorf("runs of the fork head: %v %+v", err, runs)
+	}
+	if runs, _, err := gh.Checks.ListCheckRunsForRef(ctx, "acme", "frontend", feature, nil); err != nil || runs.GetTotal() != 1 ||
+		len(runs.CheckRuns[0].PullRequests) != 1 || runs.CheckRuns[0].PullRequests[0].GetNumber() != own {
+		t.Errorf("runs of feature: %v %+v", err, runs)
+	}
+
+	// Webhooks about the fork head: no pull request, no branch.
+	p := githubfake.Payload(t, "check_suite", "completed")
+	w.repo.Retarget(p, forkSHA)
+	if suite := p["check_suite"].(map[string]any); suite["head_branch"] != nil || !hasKey(suite, "head_branch") {
+		t.Errorf("fork head suite head_branch = %v", suite["head_branch"])
+	}
+	se := parse(t, "check_suite", p).(*github.CheckSuiteEvent)
+	if se.GetCheckSuite().HeadBranch != nil || se.GetCheckSuite().PullRequests == nil || len(se.GetCheckSuite().PullRequests) != 0 ||
+		se.GetCheckSuite().GetHeadSHA() != forkSHA {
+		t.Errorf("fork head suite: branch %v, pulls %+v", se.GetCheckSuite().HeadBranch, se.GetCheckSuite().PullRequests)
+	}
+	p = githubfake.Payload(t, "check_run", "completed")
+	w.repo.Retarget(p, forkSHA)
+	re := parse(t, "check_run", p).(*github.CheckRunEvent)
+	if run := re.GetCheckRun(); len(run.PullRequests) != 0 || run.GetCheckSuite().HeadBranch != nil || len(run.GetCheckSuite().PullRequests) != 0 {
+		t.Errorf("fork head run: pulls %+v, suite branch %v", run.PullRequests, run.GetCheckSuite().HeadBranch)
+	}
+
+	// Webhooks about a branch head of this repository: its branch and pull request.
+	p = githubfake.Payload(t, "check_suite", "completed")
+	w.repo.Retarget(p, feature)
+	se = parse(t, "check_suite", p).(*github.CheckSuiteEvent)
+	if s := se.GetCheckSuite(); s.GetHeadBranch() != "feature" || len(s.PullRequests) != 1 || s.PullRequests[0].GetNumber() != own ||
+		s.PullRequests[0].GetHead().GetSHA() != feature || s.PullRequests[0].GetHead().GetRepo().GetID() != w.repo.ID ||
+		s.PullRequests[0].GetBase().GetRef() != "main" {
+		t.Errorf("feature suite: branch %q, pulls %+v", s.GetHeadBranch(), s.PullRequests)
+	}
+	p = githubfake.Payload(t, "check_run", "completed")
+	w.repo.Retarget(p, feature)
+	re = parse(t, "check_run", p).(*github.CheckRunEvent)
+	if run := re.GetCheckRun(); len(run.PullRequests) != 1 || run.PullRequests[0].GetNumber() != own || run.GetCheckSuite().GetHeadBranch() != "feature" ||
+		len(run.GetCheckSuite().PullRequests) != 1 {
+		t.Errorf("feature run: pulls %+v, suite branch %q", run.PullRequests, run.GetCheckSuite().GetHeadBranch())
+	}
+	// The default branch is preferred when several branches point at the commit.
+	w.repo.SetBranch("a-copy", w.head)
+	p = githubfake.Payload(t, "check_suite", "completed")
+	w.repo.Retarget(p, w.head)
+	if se := parse(t, "check_suite", p).(*github.CheckSuiteEvent); se.GetCheckSuite().GetHeadBranch() != "main" || len(se.GetCheckSuite().PullRequests) != 0 {
+		t.Errorf("main suite: branch %q", se.GetCheckSuite().GetHeadBranch())
+	}
+	// A caller may still say otherwise after Retarget.
+	p["check_suite"].(map[string]any)["head_branch"] = "other"
+	if se := parse(t, "check_suite", p).(*github.CheckSuiteEvent); se.GetCheckSuite().GetHeadBranch() != "other" {
+		t.Errorf("overwritten head_branch: %q", se.GetCheckSuite().GetHeadBranch())
+	}
+
+	// Once merged, a fork pull request is listed for its merge commit.
+	merge := w.repo.AddCommit(githubfake.Commit{Branch: "main", Parents: []string{w.head, forkSHA}, Message: "Merge pull request from mallory/patch-1"})
+	merged := w.repo.AddPullRequest(githubfake.PullRequest{Fork: true, HeadSHA: forkSHA, HeadRef: "patch-1", User: "mallory",
+		Merged: true, MergeCommitSHA: merge, MergedBy: "jane"})
+	if prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, "acme", "frontend", merge, nil); err != nil || len(prs) != 1 || prs[0].GetNumber() != merged {
+		t.Errorf("pulls of the merge commit: %v %+v", err, prs)
+	}
+}
+
+func must[T any](v T, _ *github.Response, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }

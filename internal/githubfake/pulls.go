@@ -50,7 +50,9 @@ func (c *call) pullList(list []*PullRequest) reply {
 }
 
 // listPullsForCommit implements repos/list-pull-requests-associated-with-commit: pull
-// requests whose head is the commit or contains it, and the one it merged.
+// requests whose head is the commit or contains it, and the one it merged. As on
+// GitHub, an unmerged pull request from a fork is not listed for its commits: they
+// live in the fork, not on a branch of this repository. Once merged, it is.
 func listPullsForCommit(c *call) reply {
 	commit := c.repo.commit(c.params["commit_sha"])
 	if commit == nil {
@@ -61,6 +63,9 @@ func listPullsForCommit(c *call) reply {
 		baseHead := c.repo.branches[pr.BaseRef]
 		contains := pr.HeadSHA == commit.SHA ||
 			(c.repo.isAncestor(commit.SHA, pr.HeadSHA) && (baseHead == "" || !c.repo.isAncestor(commit.SHA, baseHead)))
+		if pr.Fork && !pr.Merged {
+			contains = false
+		}
 		if contains || pr.MergeCommitSHA == commit.SHA {
 			list = append(list, pr)
 		}
@@ -369,6 +374,20 @@ func (r *Repo) pullJSON(pr *PullRequest) map[string]any {
 			"statuses":        link(r.apiURL("statuses/%s", pr.HeadSHA)),
 		},
 	}
+}
+
+// openPullsWithHead are the open pull requests of this repository, not from forks,
+// whose head is sha, in number order: those GitHub embeds in a check run or suite of
+// sha. Callers hold f.mu.
+func (r *Repo) openPullsWithHead(sha string) []*PullRequest {
+	var out []*PullRequest
+	for _, pr := range r.pulls {
+		if pr.State == "open" && pr.HeadSHA == sha && !pr.Fork {
+			out = append(out, pr)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
 }
 
 // pullMinimalJSON is GitHub's pull-request-minimal object, as check runs embed it.

@@ -2,6 +2,8 @@ package githubfake
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 )
 
 // This file points vendored webhook payloads at the fake's own objects, so that what
@@ -11,12 +13,33 @@ import (
 // full_name, owner, URLs, default branch), installation id (when the owner has one)
 // and, when sha is not empty, the commit fields the event carries (check_run.head_sha,
 // check_suite.head_sha, after and head_commit.id, pull_request.head.sha).
+//
+// For a check_run or check_suite payload and a non-empty sha it also sets what GitHub
+// derives from the commit: pull_requests (of check_run, check_suite and
+// check_run.check_suite) are the open pull requests of this repository whose head is
+// sha, not those from forks; head_branch (of the check suites; check runs carry none)
+// is a branch of this repository whose head is sha (the default branch first, else
+// the first by name), or null when there is none. So a fork pull request's head
+// commit, which is on no branch here (AddCommit without Branch), gets no pull request
+// and a null head_branch, as GitHub sends it: "Pushes to a branch in a forked
+// repository are not detected and return an empty pull_requests array and a null
+// value for head_branch". Tests may still overwrite either field afterwards.
 func (r *Repo) Retarget(p map[string]any, sha string) {
 	r.f.mu.Lock()
 	ident := r.identityJSON()
 	owner := r.f.userJSON(r.Owner)
 	inst := r.f.installationFor(r.Owner)
 	branch := r.defaultBranch
+	var headBranch any
+	var headPulls []map[string]any
+	if sha != "" {
+		if b := r.branchAt(sha); b != "" {
+			headBranch = b
+		}
+		for _, pr := range r.openPullsWithHead(sha) {
+			headPulls = append(headPulls, plain(r.pullMinimalJSON(pr)))
+		}
+	}
 	r.f.mu.Unlock()
 
 	repo := obj(p, "repository")
@@ -69,9 +92,22 @@ func (r *Repo) Retarget(p map[string]any, sha string) {
 	if sha == "" {
 		return
 	}
-	for _, holder := range []map[string]any{obj(p, "check_run"), obj(p, "check_suite"), obj(p, "check_run", "check_suite")} {
+	run, suite, runSuite := obj(p, "check_run"), obj(p, "check_suite"), obj(p, "check_run", "check_suite")
+	for _, holder := range []map[string]any{run, suite, runSuite} {
+		if holder == nil {
+			continue
+		}
+		holder["head_sha"] = sha
+		// A copy each, so no two places of a payload share a map.
+		pulls := make([]any, 0, len(headPulls))
+		for _, pr := range headPulls {
+			pulls = append(pulls, plain(pr))
+		}
+		holder["pull_requests"] = pulls
+	}
+	for _, holder := range []map[string]any{suite, runSuite} {
 		if holder != nil {
-			holder["head_sha"] = sha
+			holder["head_branch"] = headBranch
 		}
 	}
 	if head := obj(p, "pull_request", "head"); head != nil {
@@ -83,6 +119,20 @@ func (r *Repo) Retarget(p map[string]any, sha string) {
 			hc["id"] = sha
 		}
 	}
+}
+
+// branchAt is the name of a branch whose head is sha: the default branch if it is
+// one, else the first by name; "" when none is. Callers hold f.mu.
+func (r *Repo) branchAt(sha string) string {
+	if r.branches[r.defaultBranch] == sha {
+		return r.defaultBranch
+	}
+	for _, b := range slices.Sorted(maps.Keys(r.branches)) {
+		if r.branches[b] == sha {
+			return b
+		}
+	}
+	return ""
 }
 
 // identityJSON is the part of a repository object that says which repository it is.

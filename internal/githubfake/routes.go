@@ -18,6 +18,7 @@ func operations() map[string]operation {
 		"repos/get":                                       {authRepo, getRepo},
 		"repos/get-content":                               {authRepo, getContent},
 		"repos/get-commit":                                {authRepo, getCommit},
+		"repos/compare-commits":                           {authRepo, compareCommits},
 		"repos/list-pull-requests-associated-with-commit": {authRepo, listPullsForCommit},
 		"repos/create-commit-status":                      {authRepo, createStatus},
 		"repos/list-commit-statuses-for-ref":              {authRepo, listStatuses},

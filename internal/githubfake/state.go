@@ -172,7 +172,15 @@ type PullRequest struct {
 	HeadSHA string
 	// BaseRef defaults to the default branch.
 	BaseRef string
-	// Fork says the head lives in User's fork of the repository.
+	// Fork says the head lives in User's fork of the repository ("<User>/<Name>",
+	// which pulls/get and pulls/list show as head.repo). Add its head commit with
+	// AddCommit and no Branch: it is on no branch of this repository, yet reachable
+	// through its API (GitHub keeps refs/pull/N/head), so repos/get-commit and
+	// repos/compare-commits find it. As on GitHub, a fork pull request is left out
+	// where GitHub only looks at this repository's branches:
+	// repos/list-pull-requests-associated-with-commit does not list it for its commits
+	// until it is merged, check runs' pull_requests never include it, and Retarget
+	// gives its head's check payloads no pull request and a null head_branch.
 	Fork bool
 	// State is open or closed (default open).
 	State          string

@@ -30,6 +30,7 @@ var operations = []string{
 	"repos/get",
 	"repos/get-content",
 	"repos/get-commit",
+	"repos/compare-commits",
 	"repos/list-pull-requests-associated-with-commit",
 	"repos/create-commit-status",
 	"repos/list-commit-statuses-for-ref",
