@@ -81,7 +81,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		Clients:  clients,
 		Recorder: recorder,
 		PullRequests: &commands.PullRequests{
-			Releaser:     &commands.Releaser{Renderer: renderer},
+			Releaser:     &commands.Releaser{Renderer: renderer, Authorizer: commands.Rules{CI: recorder}},
 			Recorder:     recorder,
 			Environments: rules,
 			WebURL:       cfg.GitHub.WebURL,

@@ -84,7 +84,11 @@ func (a *Artifact) Resolve(ec EnvConfig) (EnvConfig, error) {
 	out.App = r.render(root.key("app"), ec.App, vars, &ps)
 	if ec.Preview && out.App != "" {
 		// A preview is its own app per branch; values see that name as APP.
-		out.App = PreviewApp(out.App, vars["BRANCH"])
+		if name, ok := previewOf(out.App, vars); ok {
+			out.App = name
+		} else {
+			ps.add(root.key("preview"), "a preview needs a branch of %s or a pull request to be named after, and this artifact has neither", a.Version.RepositoryName)
+		}
 	}
 	out.Env = r.render(root.key("env"), ec.Env, vars, &ps)
 	vars["APP"], vars["ENV"] = out.App, out.Env
@@ -180,7 +184,7 @@ func (a *Artifact) Select(env, app string) ([]EnvConfig, error) {
 		preview := ""
 		if ec.Preview {
 			// A preview is named by its app or by its per-branch name.
-			preview = PreviewApp(ecApp, a.Vars(ec)["BRANCH"])
+			preview, _ = previewOf(ecApp, a.Vars(ec))
 		}
 		have = append(have, ecApp+"→"+ecEnv)
 		if ecEnv == env && (app == "" || ecApp == app || (preview != "" && preview == app)) {
@@ -203,6 +207,19 @@ func (a *Artifact) Select(env, app string) ([]EnvConfig, error) {
 		msg += "; these could not be resolved:\n" + strings.Join(broken, "\n")
 	}
 	return nil, fmt.Errorf("%s", msg)
+}
+
+// previewOf names the preview of app: after its branch, or, for a head that has no
+// branch in the repository (a fork's), after its pull request ("<app>-pr-<number>"), so
+// it can never take the name of the app itself or of a branch's preview.
+func previewOf(app string, vars map[string]string) (string, bool) {
+	switch {
+	case vars["BRANCH"] != "":
+		return PreviewApp(app, vars["BRANCH"]), true
+	case vars["PR"] != "":
+		return PreviewApp(app, "pr-"+vars["PR"]), true
+	}
+	return "", false
 }
 
 // resolveNames renders only app and env, as Resolve does.

@@ -2,29 +2,96 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/auger-dev/auger/gitops"
 )
 
 // roleRank orders repository roles; a release needs at least the environment's.
 var roleRank = map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
-// authorize applies every rule of the environment to a deploy, before anything is
-// written: who asks, the pull request's approval, its checks and where it comes from.
-func (p *PullRequests) authorize(ctx context.Context, gh PullRequestsGitHub, t Trigger, rules *EnvironmentRules, pr *PullRequest, runs []CheckRun) error {
-	if err := p.authorizeActor(ctx, gh, t, rules, ""); err != nil {
-		return err
+// Ask is one change asked of an environment: what the Authorizer judges. Every entry
+// point (a comment, a button, a deploy policy, a cleanup, the CLI) builds one, and the
+// Releaser fills in what it is about to write, so the rules see the commit that would
+// run, whoever asked.
+type Ask struct {
+	Action gitops.Action
+	Env    *EnvironmentRules
+	Apps   []string
+	// Actor is the login of the person who asked; empty when Auger acts on a deploy or
+	// cleanup policy, which no person asked for.
+	Actor string
+	// Holder is let through the actor rules: whoever holds the lock, for /unlock.
+	Holder string
+	// Repo is the repository asked on: the actor's role and the pull request are there.
+	Repo RepoRef
+	// Commit is the commit the change would run in the environment: the artifact's for a
+	// release, the restored release's for a rollback, the one whose env configs named
+	// the app for a cleanup. Empty for changes that run no code (locks).
+	Commit CommitRef
+	// PR is the pull request asked on, for requireApproval.
+	PR *PullRequest
+	// Runs are the commit's check runs, for requireChecks.
+	Runs []CheckRun
+	// GitHub is where the rules look facts up: the installation the request came
+	// through. Without it, every rule that needs a fact refuses.
+	GitHub RulesGitHub
+}
+
+// RulesGitHub is what the environment rules read from GitHub.
+type RulesGitHub interface {
+	OriginGitHub
+	// Permission is login's role on repo: admin, maintain, write, triage, read or none.
+	Permission(ctx context.Context, repo RepoRef, login string) (string, error)
+	// TeamMember tells whether login is an active member of org/team.
+	TeamMember(ctx context.Context, org, team, login string) (bool, error)
+	Reviews(ctx context.Context, repo RepoRef, number int) ([]Review, error)
+}
+
+// Rules is the GitHub App's Authorizer: every rule of an environment, applied the same
+// way to every entry point, before anything is written. A person must have the
+// environment's repository role (and be one of its users or teams, when it names
+// them); the commit must come from the base repository unless the environment allows
+// forks; a release a person asks for needs an approved pull request and green CI when
+// the environment says so. Locks are checked by the gitops write itself, inside its
+// compare-and-swap.
+type Rules struct {
+	// CI judges a commit's check runs; nil takes every check run as CI.
+	CI *Recorder
+}
+
+// Authorize applies the environment's rules to ask.
+func (r Rules) Authorize(ctx context.Context, ask Ask) error {
+	rules := ask.Env
+	if rules == nil {
+		return errors.New("authorize: no environment")
 	}
-	if pr != nil && pr.HeadRepo != "" && !strings.EqualFold(pr.HeadRepo, t.Repo.FullName()) && !rules.AllowForks {
-		return tell(&Refusal{Rule: "allowForks", Reason: fmt.Sprintf("#%d comes from the fork %s, and %s does not take releases from forks", pr.Number, pr.HeadRepo, rules.Name),
-			Remedy: "Push the branch to " + t.Repo.FullName() + " and open the pull request from there"})
+	if ask.Actor != "" {
+		if err := r.authorizeActor(ctx, ask); err != nil {
+			return err
+		}
+	}
+	if ask.Commit.SHA != "" && !rules.AllowForks {
+		if err := r.authorizeOrigin(ctx, ask); err != nil {
+			return err
+		}
+	}
+	if ask.Actor == "" || ask.Action != gitops.ActionRelease {
+		return nil
 	}
 	if rules.RequireApproval {
+		pr := ask.PR
 		if pr == nil {
 			return tell(&Refusal{Rule: "requireApproval", Reason: rules.Name + " needs an approved pull request", Remedy: "Deploy from the pull request of this commit"})
 		}
-		reviews, err := gh.Reviews(ctx, t.Repo, pr.Number)
+		if ask.GitHub == nil {
+			return tell(&Refusal{Rule: "requireApproval", Reason: "the approvals of #" + strconv.Itoa(pr.Number) + " cannot be read here"})
+		}
+		reviews, err := ask.GitHub.Reviews(ctx, ask.Repo, pr.Number)
 		if err != nil {
 			return err
 		}
@@ -34,12 +101,44 @@ func (p *PullRequests) authorize(ctx context.Context, gh PullRequestsGitHub, t T
 		}
 	}
 	if rules.RequireChecks {
-		if _, outcome, reason := p.Recorder.ciState(runs); outcome != "" {
+		ci := r.CI
+		if ci == nil {
+			ci = &Recorder{}
+		}
+		if _, outcome, reason := ci.ciState(ask.Runs); outcome != "" {
 			return tell(&Refusal{Rule: "requireChecks", Reason: fmt.Sprintf("%s needs every CI check green, and %s", rules.Name, reason),
 				Remedy: "Wait for the checks to pass (or fix them), then comment again"})
 		}
 	}
 	return nil
+}
+
+// authorizeOrigin lets a commit into an environment that refuses forks only when GitHub
+// proves it belongs to the base repository.
+func (r Rules) authorizeOrigin(ctx context.Context, ask Ask) error {
+	var gh OriginGitHub
+	if ask.GitHub != nil {
+		gh = ask.GitHub
+	}
+	commit := ask.Commit
+	if commit.Repo == (RepoRef{}) {
+		commit.Repo = ask.Repo
+	}
+	origin := ResolveOrigin(ctx, gh, commit)
+	if origin.Base {
+		return nil
+	}
+	refusal := &Refusal{Rule: "allowForks", Remedy: "Push the branch to " + commit.Repo.FullName() + " and release it from there"}
+	if origin.PR != nil {
+		refusal.PullRequest = origin.PR.Number
+	}
+	if origin.Fork {
+		refusal.Reason = fmt.Sprintf("%s, and %s does not take releases from forks", origin.Why, ask.Env.Name)
+	} else {
+		refusal.Reason = fmt.Sprintf("%s takes only commits of %s, and where %s comes from cannot be established: %s",
+			ask.Env.Name, commit.Repo.FullName(), short(commit.SHA), origin.Why)
+	}
+	return tell(refusal)
 }
 
 // approved tells whether the latest review of every reviewer leaves the pull request
@@ -72,13 +171,16 @@ func approved(reviews []Review, author string) (bool, string) {
 }
 
 // authorizeActor checks who asks: their repository role and, when the environment
-// names them, its users and teams. alsoAllowed is a login let through regardless (the
-// one who locked, for /unlock).
-func (p *PullRequests) authorizeActor(ctx context.Context, gh PullRequestsGitHub, t Trigger, rules *EnvironmentRules, alsoAllowed string) error {
-	if alsoAllowed != "" && strings.EqualFold(alsoAllowed, t.Actor) {
+// names them, its users and teams. The lock's holder is let through (for /unlock).
+func (r Rules) authorizeActor(ctx context.Context, ask Ask) error {
+	rules, actor, repo := ask.Env, ask.Actor, ask.Repo
+	if ask.Holder != "" && strings.EqualFold(ask.Holder, actor) {
 		return nil
 	}
-	role, err := gh.Permission(ctx, t.Repo, t.Actor)
+	if ask.GitHub == nil {
+		return tell(&Refusal{Rule: "permission", Reason: "the role of @" + actor + " cannot be read here"})
+	}
+	role, err := ask.GitHub.Permission(ctx, repo, actor)
 	if err != nil {
 		return err
 	}
@@ -87,20 +189,20 @@ func (p *PullRequests) authorizeActor(ctx context.Context, gh PullRequestsGitHub
 		need = "write"
 	}
 	if roleRank[role] < roleRank[need] {
-		return tell(&Refusal{Rule: "permission", Reason: fmt.Sprintf("@%s has %s access to %s, and %s needs %s or more", t.Actor, role, t.Repo.FullName(), rules.Name, need),
+		return tell(&Refusal{Rule: "permission", Reason: fmt.Sprintf("@%s has %s access to %s, and %s needs %s or more", actor, role, repo.FullName(), rules.Name, need),
 			Remedy: "Ask someone with " + need + " access, or a repository admin to raise yours"})
 	}
 	if len(rules.Users) == 0 && len(rules.Teams) == 0 {
 		return nil
 	}
 	for _, u := range rules.Users {
-		if strings.EqualFold(u, t.Actor) {
+		if strings.EqualFold(u, actor) {
 			return nil
 		}
 	}
 	for _, team := range rules.Teams {
 		org, slug, _ := strings.Cut(team, "/")
-		member, err := gh.TeamMember(ctx, org, slug, t.Actor)
+		member, err := ask.GitHub.TeamMember(ctx, org, slug, actor)
 		if err != nil {
 			return err
 		}

@@ -152,12 +152,8 @@ type DeploymentStatus struct {
 // PullRequestsGitHub is what the pull-request commands need from GitHub besides GitHub.
 type PullRequestsGitHub interface {
 	GitHub
-	// Permission is login's role on repo: admin, maintain, write, triage, read or none.
-	Permission(ctx context.Context, repo RepoRef, login string) (string, error)
-	// TeamMember tells whether login is an active member of org/team.
-	TeamMember(ctx context.Context, org, team, login string) (bool, error)
+	RulesGitHub
 	PullRequest(ctx context.Context, repo RepoRef, number int) (PullRequest, error)
-	Reviews(ctx context.Context, repo RepoRef, number int) ([]Review, error)
 	CreateComment(ctx context.Context, repo RepoRef, issue int, body string) (Comment, error)
 	UpdateComment(ctx context.Context, repo RepoRef, id int64, body string) error
 	// Comments lists a pull request's comments.

@@ -107,6 +107,11 @@ func isPreview(a *artifact.Artifact, env, app string) bool {
 	return false
 }
 
+// prOfVersion is the pull request an artifact version was built for, or 0.
+func prOfVersion(v artifact.Version) int {
+	return prNumber(&artifact.Artifact{Version: v})
+}
+
 // prNumber is the pull request an artifact was built for, or 0.
 func prNumber(a *artifact.Artifact) int {
 	n, _ := strconv.Atoi(a.Vars(artifact.EnvConfig{})["PR"])
@@ -123,8 +128,11 @@ type CleanupRequest struct {
 	// default branch.
 	SHA string
 	// PR, when set, gets the preview comments updated.
-	PR    int
-	Actor gitops.Actor
+	PR int
+	// HeadRepo is the full name of the repository the pull request's head lives in, as
+	// the event says ("" when GitHub names none: a deleted fork).
+	HeadRepo string
+	Actor    gitops.Actor
 }
 
 // Cleaned is one app a cleanup deleted (or found gone already).
@@ -145,8 +153,22 @@ func (p *PullRequests) Cleanup(ctx context.Context, gh PullRequestsGitHub, req C
 	}
 	a := &artifact.Artifact{ID: "cleanup", Version: artifact.Version{RepositoryName: req.Repo.FullName(), SHA: req.SHA,
 		Branch: req.Branch, SourceBranch: req.Branch, Event: artifact.EventPush}}
+	fork := req.PR != 0 && !strings.EqualFold(req.HeadRepo, req.Repo.FullName())
 	if req.PR != 0 {
 		a.Version.Event, a.Version.URL = artifact.EventPR, fmt.Sprintf("%s%s/pull/%d", p.WebURL, req.Repo.FullName(), req.PR)
+	}
+	if fork {
+		// A fork's branch is no branch here: its previews are named after the pull request.
+		a.Version.Branch, a.Version.SourceBranch = "", ""
+	}
+	// The env configs read come from req.SHA: the rules judge that commit, as they judge
+	// a release's. Without a sha they come from the default branch.
+	ask := Ask{Action: gitops.ActionDelete, Repo: req.Repo, GitHub: gh}
+	if req.SHA != "" {
+		ask.Commit = CommitRef{Repo: req.Repo, SHA: req.SHA}
+		if req.PR != 0 {
+			ask.Commit.PR = &PullRequest{Number: req.PR, HeadSHA: req.SHA, HeadRef: req.Branch, HeadRepo: req.HeadRepo}
+		}
 	}
 	var done []Cleaned
 	var failed []error
@@ -163,12 +185,31 @@ func (p *PullRequests) Cleanup(ctx context.Context, gh PullRequestsGitHub, req C
 		if err != nil {
 			continue
 		}
+		ask.Env, ask.Apps = rules, []string{app}
+		if err := p.Releaser.Authorize(ctx, ask); err != nil {
+			zerolog.Ctx(ctx).Info().Err(err).Str("env", rules.Name).Str("app", app).Msg("cleanup refused")
+			continue
+		}
 		env, err := p.open(ctx, rules)
 		if err != nil {
 			failed = append(failed, err)
 			continue
 		}
-		res, err := env.Repo.Delete(ctx, gitops.Target{Env: rules.Name, Path: rules.Path, App: app}, req.Actor)
+		target := gitops.Target{Env: rules.Name, Path: rules.Path, App: app}
+		if fork {
+			// A fork's env configs may name any app: they delete only a preview released
+			// from this very pull request.
+			rec, err := env.Repo.Current(ctx, target)
+			if err != nil {
+				failed = append(failed, err)
+				continue
+			}
+			if rec != nil && (!rec.Preview || !strings.EqualFold(rec.Version.RepositoryName, req.Repo.FullName()) || prOfVersion(rec.Version) != req.PR) {
+				zerolog.Ctx(ctx).Warn().Str("env", rules.Name).Str("app", app).Int("pr", req.PR).Msg("a fork's cleanup names an app it did not release; left alone")
+				continue
+			}
+		}
+		res, err := env.Repo.Delete(ctx, target, req.Actor)
 		if err != nil {
 			failed = append(failed, err)
 			continue

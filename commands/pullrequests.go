@@ -45,8 +45,14 @@ type Trigger struct {
 	// PR is the pull request asked on; 0 for a button on a commit outside any.
 	PR int
 	// SHA is the commit a button was clicked on; comments use the pull request's head.
-	SHA   string
-	Actor string
+	SHA string
+	// Branch is the branch the event names for SHA (a check run's head branch): only a
+	// candidate when the commit's origin is established, never a proof.
+	Branch string
+	// CheckRunID is the check run whose button was clicked: a refusal is told there when
+	// no pull request is known.
+	CheckRunID int64
+	Actor      string
 	// ID is the idempotency key recorded as Auger-Trigger: "comment:<id>",
 	// "check-run:<id>:<action>:<delivery>" or "policy:...".
 	ID string
@@ -70,6 +76,9 @@ type Refusal struct {
 	Rule   string
 	Reason string
 	Remedy string
+	// PullRequest is the pull request the refused commit belongs to, when a request
+	// that named none (a button on a fork's head) found one: the answer goes there.
+	PullRequest int
 }
 
 func (r *Refusal) Error() string {
@@ -122,8 +131,19 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		reaction = "confused"
 		reply = failureReply(cmd, err)
 	}
-	if t.PR != 0 && reply != "" {
+	var refusal *Refusal
+	if t.PR == 0 && errors.As(err, &refusal) && refusal.PullRequest != 0 {
+		// A button on a commit whose pull request the event did not name (a fork's head):
+		// the refusal goes to the pull request the rules found.
+		t.PR = refusal.PullRequest
+	}
+	switch {
+	case t.PR != 0 && reply != "":
 		if cerr := p.replyOnce(ctx, gh, t, cutComment(reply+"\n"+marker(t.ID))); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	case t.CheckRunID != 0 && err != nil:
+		if cerr := p.tellOnCheckRun(ctx, gh, t, cmd, err); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 	}
@@ -138,6 +158,28 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		return nil
 	}
 	return err
+}
+
+// tellOnCheckRun answers a button clicked outside any pull request on the check run
+// that carries it: a line at the top of its summary, the rest of its output kept.
+func (p *PullRequests) tellOnCheckRun(ctx context.Context, gh PullRequestsGitHub, t Trigger, cmd Command, err error) error {
+	runs, lerr := gh.CheckRuns(ctx, t.Repo, t.SHA)
+	if lerr != nil {
+		return lerr
+	}
+	for _, cr := range runs {
+		if cr.ID != t.CheckRunID {
+			continue
+		}
+		line := fmt.Sprintf("> 😕 **%s**, clicked by @%s, was not done: %s\n", cmd, t.Actor, escapeMarkdown(err.Error()))
+		if strings.Contains(cr.Summary, line) {
+			return nil // a redelivered click
+		}
+		upd := CheckRun{ID: cr.ID, Name: cr.Name, Title: cr.Title, Summary: truncate(line+"\n"+cr.Summary, maxOutputText), Text: cr.Text}
+		_, uerr := gh.UpdateCheckRun(ctx, t.Repo, upd)
+		return uerr
+	}
+	return fmt.Errorf("check run %d is not on %s", t.CheckRunID, short(t.SHA))
 }
 
 // replyOnce posts the reply to a trigger; when GitHub may have posted it despite an
@@ -403,16 +445,15 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 		return "", tell(&Refusal{Rule: "pull request head", Reason: fmt.Sprintf("the head of #%d is now %s, whose artifact was recorded after your comment", t.PR, short(sha)),
 			Remedy: "A comment only deploys what it saw; comment again to deploy " + short(sha)})
 	}
-	if err := p.authorize(ctx, gh, t, rules, pr, runs); err != nil {
-		return "", err
-	}
 	env, err := p.open(ctx, rules)
 	if err != nil {
 		return "", err
 	}
 	unlock := p.locks.lock(envName + "/" + app)
 	defer unlock()
-	done, err := p.Releaser.Release(ctx, env, DeployRequest{Artifact: a, Env: envName, App: app, Actor: gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID}})
+	ask := p.ask(gh, t, rules)
+	ask.PR, ask.Runs, ask.Commit.PR = pr, runs, pr
+	done, err := p.Releaser.Release(ctx, env, DeployRequest{Artifact: a, Env: envName, App: app, Actor: gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID}, Ask: ask})
 	if err != nil {
 		return "", classify(err)
 	}
@@ -641,14 +682,19 @@ func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifa
 	return b.String()
 }
 
-// authorizedEnvironment checks who asks against an environment's rules and opens its
-// gitops repository: the start of every command that acts on an environment.
-func (p *PullRequests) authorizedEnvironment(ctx context.Context, gh PullRequestsGitHub, t Trigger, name string) (*EnvironmentRules, Environment, error) {
+// ask is what a trigger asks of an environment, before the use case adds what it knows.
+func (p *PullRequests) ask(gh PullRequestsGitHub, t Trigger, rules *EnvironmentRules) Ask {
+	ask := Ask{Env: rules, Actor: t.Actor, Repo: t.Repo, GitHub: gh}
+	if t.Branch != "" {
+		ask.Commit.Refs = []string{t.Branch}
+	}
+	return ask
+}
+
+// openEnvironment finds an environment's rules and opens its gitops repository.
+func (p *PullRequests) openEnvironment(ctx context.Context, name string) (*EnvironmentRules, Environment, error) {
 	rules, err := p.environment(name)
 	if err != nil {
-		return nil, Environment{}, err
-	}
-	if err := p.authorizeActor(ctx, gh, t, rules, ""); err != nil {
 		return nil, Environment{}, err
 	}
 	env, err := p.open(ctx, rules)
@@ -657,7 +703,7 @@ func (p *PullRequests) authorizedEnvironment(ctx context.Context, gh PullRequest
 
 // rollback restores an app to an earlier release.
 func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Trigger, c Rollback) (string, error) {
-	rules, env, err := p.authorizedEnvironment(ctx, gh, t, c.Env)
+	rules, env, err := p.openEnvironment(ctx, c.Env)
 	if err != nil {
 		return "", err
 	}
@@ -680,7 +726,7 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 	if err != nil {
 		return "", err
 	}
-	rb, err := p.Releaser.Rollback(ctx, env, RollbackRequest{Env: rules.Name, App: app, To: c.To, Actor: gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID}})
+	rb, err := p.Releaser.Rollback(ctx, env, RollbackRequest{Env: rules.Name, App: app, To: c.To, Actor: gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID}, Ask: p.ask(gh, t, rules)})
 	if err != nil {
 		return "", classify(err)
 	}
@@ -707,8 +753,13 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 }
 
 func (p *PullRequests) lock(ctx context.Context, gh PullRequestsGitHub, t Trigger, c Lock) (string, error) {
-	rules, env, err := p.authorizedEnvironment(ctx, gh, t, c.Env)
+	rules, env, err := p.openEnvironment(ctx, c.Env)
 	if err != nil {
+		return "", err
+	}
+	ask := p.ask(gh, t, rules)
+	ask.Action = gitops.ActionLock
+	if err := p.Releaser.Authorize(ctx, ask); err != nil {
 		return "", err
 	}
 	apps, err := env.Repo.Apps(ctx, gitops.Target{Env: rules.Name, Path: rules.Path})
@@ -764,10 +815,10 @@ func (p *PullRequests) unlock(ctx context.Context, gh PullRequestsGitHub, t Trig
 		return fmt.Sprintf("🔓 %s is not locked; nothing to do.\n", what), nil
 	}
 	// Who may deploy may unlock, and so may whoever locked.
-	if !strings.EqualFold(held.By, t.Actor) {
-		if err := p.authorizeActor(ctx, gh, t, rules, held.By); err != nil {
-			return "", err
-		}
+	ask := p.ask(gh, t, rules)
+	ask.Action, ask.Holder = gitops.ActionUnlock, held.By
+	if err := p.Releaser.Authorize(ctx, ask); err != nil {
+		return "", err
 	}
 	res, err := env.Repo.Unlock(ctx, rules.Name, c.App, gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID})
 	if err != nil {
@@ -902,7 +953,9 @@ func (p *PullRequests) releaseByPolicy(ctx context.Context, gh PullRequestsGitHu
 	unlock := p.locks.lock(rules.Name + "/" + app)
 	defer unlock()
 	trigger := "policy:" + a.ID + ":" + rules.Name + ":" + app
-	done, err := p.Releaser.Release(ctx, env, DeployRequest{Artifact: a, Env: rules.Name, App: app, Actor: gitops.Actor{TriggeredBy: PolicyActor, Trigger: trigger}})
+	// No person asked: the rules judge the commit (its origin), not an actor.
+	ask := Ask{Env: rules, Repo: repo, GitHub: gh}
+	done, err := p.Releaser.Release(ctx, env, DeployRequest{Artifact: a, Env: rules.Name, App: app, Actor: gitops.Actor{TriggeredBy: PolicyActor, Trigger: trigger}, Ask: ask})
 	if err != nil {
 		return classify(err)
 	}

@@ -89,6 +89,16 @@ type PullRequestRef struct {
 	HeadRef string
 	BaseRef string
 	URL     string
+	// Fork names the repository the head comes from when it is not the base repository
+	// ("" for the base repository; "(deleted fork)" when GitHub no longer names it).
+	Fork string
+}
+
+// RecordGitHub is what recording needs from GitHub.
+type RecordGitHub interface {
+	GitHub
+	// PullRequestsWithHead lists the open pull requests whose head is sha, from forks too.
+	PullRequestsWithHead(ctx context.Context, repo RepoRef, sha string) ([]PullRequest, error)
 }
 
 // RecordRequest names a commit to record an artifact for, with what its webhook said.
@@ -129,7 +139,7 @@ type RecordResult struct {
 // "Auger: artifact" and the commit status "auger/artifact". Invalid env configs fail the
 // check run with annotations on their lines. Recording is idempotent: a commit that
 // already has its artifact check run is left alone.
-func (r *Recorder) Record(ctx context.Context, gh GitHub, req RecordRequest) (RecordResult, error) {
+func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordRequest) (RecordResult, error) {
 	unlock := r.lock(req.Repo.FullName() + "@" + req.SHA)
 	defer unlock()
 
@@ -147,6 +157,13 @@ func (r *Recorder) Record(ctx context.Context, gh GitHub, req RecordRequest) (Re
 		return RecordResult{Outcome: outcome, Reason: reason}, nil
 	}
 
+	if req.Branch == "" && req.Tag == "" && req.PullRequest == nil {
+		// GitHub's check events name no branch and no pull request for a fork's head:
+		// look for the pull request it heads, so the artifact says where it comes from.
+		if req.PullRequest, err = r.headOf(ctx, gh, req); err != nil {
+			return RecordResult{}, err
+		}
+	}
 	a, problems, err := r.build(ctx, gh, req, ci)
 	if errors.Is(err, ErrNotFound) {
 		return RecordResult{Outcome: OutcomeNoConfig, Reason: "the repository has no " + EnvConfigDir + "/ folder at this commit"}, nil
@@ -161,7 +178,7 @@ func (r *Recorder) Record(ctx context.Context, gh GitHub, req RecordRequest) (Re
 		var text string
 		text, problems = artifactText(a)
 		if len(problems) == 0 {
-			cr, err := r.recordArtifact(ctx, gh, req, a, text)
+			cr, err := r.recordArtifact(ctx, gh, req, a, text, r.knownOrigin(req))
 			if err != nil {
 				return RecordResult{}, err
 			}
@@ -173,6 +190,26 @@ func (r *Recorder) Record(ctx context.Context, gh GitHub, req RecordRequest) (Re
 		return RecordResult{}, err
 	}
 	return RecordResult{Outcome: OutcomeInvalid, CheckRun: cr, Reason: fmt.Sprintf("%d problems in the env configs", len(problems))}, nil
+}
+
+// headOf finds the open pull request whose head is the commit, fork or not, or nil.
+func (r *Recorder) headOf(ctx context.Context, gh RecordGitHub, req RecordRequest) (*PullRequestRef, error) {
+	prs, err := gh.PullRequestsWithHead(ctx, req.Repo, req.SHA)
+	if err != nil {
+		return nil, fmt.Errorf("find the pull request of %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+	}
+	for _, pr := range prs {
+		if pr.HeadSHA != req.SHA {
+			continue
+		}
+		ref := &PullRequestRef{Number: pr.Number, BaseRef: pr.BaseRef, URL: pr.HTMLURL, HeadRef: pr.HeadRef}
+		if !strings.EqualFold(pr.HeadRepo, req.Repo.FullName()) {
+			// A fork's branch is no branch of this repository: the artifact names none.
+			ref.HeadRef, ref.Fork = "", firstNonEmpty(pr.HeadRepo, "(deleted fork)")
+		}
+		return ref, nil
+	}
+	return nil, nil
 }
 
 // lock serialises work on one commit within this process, so two events for it cannot
@@ -326,6 +363,8 @@ func (r *Recorder) version(req RecordRequest, c Commit) artifact.Version {
 	case req.Tag != "":
 		v.Event, v.Tag = artifact.EventTag, req.Tag
 	case req.PullRequest != nil:
+		// A fork's head has no branch here (HeadRef is empty): previews are then named
+		// from the pull request's number, never from a branch of this repository.
 		v.Event = artifact.EventPR
 		v.Branch, v.SourceBranch, v.TargetBranch = req.PullRequest.HeadRef, req.PullRequest.HeadRef, req.PullRequest.BaseRef
 		v.URL = firstNonEmpty(req.PullRequest.URL, v.URL)
@@ -379,15 +418,55 @@ func problemsOf(err error, file string) []artifact.Problem {
 	return []artifact.Problem{{File: file, Message: err.Error()}}
 }
 
-func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequest, a *artifact.Artifact, text string) (CheckRun, error) {
+// knownOrigin says what the event and the pull request found say about where the
+// commit comes from, for the buttons the artifact offers: a branch or tag of the base
+// repository, or a pull request from it, is "base"; a fork's pull request "fork"; else
+// "". Only what is shown depends on it: a click is judged again by the Rules, which
+// ask GitHub.
+func (r *Recorder) knownOrigin(req RecordRequest) string {
+	switch {
+	case req.PullRequest != nil && req.PullRequest.Fork != "":
+		return "fork"
+	case req.Branch != "" || req.Tag != "" || req.PullRequest != nil:
+		return "base"
+	}
+	return ""
+}
+
+func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequest, a *artifact.Artifact, text, origin string) (CheckRun, error) {
 	summary, envs := r.summary(a)
+	title := "Artifact for " + joinOr(envs, "no environment")
+	if origin != "base" {
+		// Environments that refuse forks get no button for a commit not known to be
+		// the base repository's, and the summary says so in one line.
+		var open, closed []string
+		for _, env := range envs {
+			if rules := r.environment(env); rules != nil && rules.AllowForks {
+				open = append(open, env)
+			} else {
+				closed = append(closed, env)
+			}
+		}
+		if len(closed) > 0 {
+			from := "its origin is unknown (no branch, tag or pull request of " + req.Repo.FullName() + " has it)"
+			if origin == "fork" {
+				from = "it comes from the fork " + req.PullRequest.Fork
+			}
+			they := "they take"
+			if len(closed) == 1 {
+				they = "it takes"
+			}
+			summary += fmt.Sprintf("\n**Not releasable to %s**: %s, and %s only commits of %s.\n", strings.Join(closed, ", "), from, they, req.Repo.FullName())
+		}
+		envs = open
+	}
 	cr, err := createCheckRunOnce(ctx, gh, req.Repo, CheckRun{
 		Name:       CheckArtifact,
 		HeadSHA:    req.SHA,
 		Status:     "completed",
 		Conclusion: "success",
 		ExternalID: a.ID,
-		Title:      "Artifact for " + joinOr(envs, "no environment"),
+		Title:      title,
 		Summary:    summary,
 		Text:       text,
 		Actions:    deployActions(a, envs),
@@ -398,7 +477,7 @@ func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequ
 	err = gh.CreateStatus(ctx, req.Repo, req.SHA, CommitStatus{
 		State:       "success",
 		Context:     StatusArtifact,
-		Description: truncate("Artifact for "+joinOr(envs, "no environment"), maxStatusDesc),
+		Description: truncate(title, maxStatusDesc),
 		TargetURL:   cr.HTMLURL,
 	})
 	if err != nil {

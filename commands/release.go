@@ -19,10 +19,11 @@ type Renderer interface {
 	Render(ctx context.Context, ec artifact.EnvConfig, rel manifests.Release) ([]manifests.File, error)
 }
 
-// Authorizer decides whether whoever asks may act on an environment; the local CLI
-// lets anyone act, the GitHub App applies the environment's rules.
+// Authorizer decides whether a change asked of an environment may be made; the local
+// CLI lets anyone act, the GitHub App applies the environment's Rules. The Releaser
+// asks it before every write, with the commit it is about to write.
 type Authorizer interface {
-	Authorize(ctx context.Context, action gitops.Action, env, app string) error
+	Authorize(ctx context.Context, ask Ask) error
 }
 
 // Anyone lets every request through: the local CLI, where the gitops repository's own
@@ -30,7 +31,7 @@ type Authorizer interface {
 type Anyone struct{}
 
 // Authorize always allows.
-func (Anyone) Authorize(context.Context, gitops.Action, string, string) error { return nil }
+func (Anyone) Authorize(context.Context, Ask) error { return nil }
 
 // Environment is where an environment's releases are written.
 type Environment struct {
@@ -63,6 +64,9 @@ type DeployRequest struct {
 	Env      string
 	App      string
 	Actor    gitops.Actor
+	// Ask says who asks and through what; the Releaser completes it with the action, the
+	// apps and the artifact's commit before the Authorizer judges it.
+	Ask Ask
 }
 
 // Released is what one app's release did.
@@ -94,6 +98,15 @@ type Rendered struct {
 // Render resolves and renders the artifact's env configs for env (every app, or only
 // app), without writing anything.
 func (r *Releaser) Render(ctx context.Context, a *artifact.Artifact, env, app string) ([]Rendered, error) {
+	configs, err := resolve(a, env, app)
+	if err != nil {
+		return nil, err
+	}
+	return r.render(ctx, a, configs)
+}
+
+// resolve selects and templates the artifact's env configs for env (and app).
+func resolve(a *artifact.Artifact, env, app string) ([]artifact.EnvConfig, error) {
 	if a == nil {
 		return nil, errors.New("render: no artifact")
 	}
@@ -101,12 +114,20 @@ func (r *Releaser) Render(ctx context.Context, a *artifact.Artifact, env, app st
 	if err != nil {
 		return nil, &renderError{err}
 	}
-	out := make([]Rendered, 0, len(configs))
+	out := make([]artifact.EnvConfig, 0, len(configs))
 	for _, ec := range configs {
 		resolved, err := a.Resolve(ec)
 		if err != nil {
 			return nil, &renderError{err}
 		}
+		out = append(out, resolved)
+	}
+	return out, nil
+}
+
+func (r *Releaser) render(ctx context.Context, a *artifact.Artifact, configs []artifact.EnvConfig) ([]Rendered, error) {
+	out := make([]Rendered, 0, len(configs))
+	for _, resolved := range configs {
 		files, err := r.Renderer.Render(ctx, resolved, manifests.Release{
 			ArtifactID: a.ID,
 			Repository: a.Version.RepositoryName,
@@ -121,18 +142,38 @@ func (r *Releaser) Render(ctx context.Context, a *artifact.Artifact, env, app st
 }
 
 // Release renders the artifact's env configs for env and writes each app's objects to
-// the environment's gitops folder, one commit per app. Every app is authorized and
-// rendered before anything is written, so a refusal, a bad chart or a bad template
-// leaves the repository as it was.
+// the environment's gitops folder, one commit per app. The request is authorized first
+// (a refusal is what someone who may not release hears, before any mistake of the
+// artifact's), and every app is rendered before anything is written, so a refusal, a
+// bad chart or a bad template leaves the repository as it was.
 func (r *Releaser) Release(ctx context.Context, env Environment, req DeployRequest) ([]Released, error) {
-	rendered, err := r.Render(ctx, req.Artifact, req.Env, req.App)
-	if err != nil {
+	configs, resolveErr := resolve(req.Artifact, req.Env, req.App)
+	ask := req.Ask
+	if ask.Env == nil {
+		ask.Env = &EnvironmentRules{Name: env.Name, Path: env.Path}
+	}
+	ask.Action, ask.Apps = gitops.ActionRelease, nil
+	for _, ec := range configs {
+		ask.Apps = append(ask.Apps, ec.App)
+	}
+	if req.Artifact != nil {
+		// The rules judge the commit the artifact releases, whatever the asker said.
+		hinted := ask.Commit.Refs
+		ask.Commit = artifactCommit(req.Artifact, ask.Commit.PR)
+		ask.Commit.Refs = append(hinted, ask.Commit.Refs...)
+	}
+	if ask.Repo == (RepoRef{}) {
+		ask.Repo = ask.Commit.Repo
+	}
+	if err := r.authorizer().Authorize(ctx, ask); err != nil {
 		return nil, err
 	}
-	for _, p := range rendered {
-		if err := r.authorizer().Authorize(ctx, gitops.ActionRelease, p.EnvConfig.Env, p.EnvConfig.App); err != nil {
-			return nil, err
-		}
+	if resolveErr != nil {
+		return nil, resolveErr
+	}
+	rendered, err := r.render(ctx, req.Artifact, configs)
+	if err != nil {
+		return nil, err
 	}
 	var done []Released
 	for _, p := range rendered {
@@ -182,6 +223,9 @@ type RollbackRequest struct {
 	App   string
 	To    string
 	Actor gitops.Actor
+	// Ask says who asks and through what; the Releaser completes it with the commit of
+	// the release it would restore.
+	Ask Ask
 }
 
 // RolledBack is what a rollback did: the release restored and the commit written.
@@ -195,11 +239,57 @@ func (r *Releaser) Rollback(ctx context.Context, env Environment, req RollbackRe
 	if req.App == "" {
 		return RolledBack{}, fmt.Errorf("roll back in %s: name the app", req.Env)
 	}
-	if err := r.authorizer().Authorize(ctx, gitops.ActionRollback, req.Env, req.App); err != nil {
-		return RolledBack{}, err
+	ask := req.Ask
+	if ask.Env == nil {
+		ask.Env = &EnvironmentRules{Name: env.Name, Path: env.Path}
 	}
-	res, to, err := env.Repo.Rollback(ctx, gitops.Target{Env: req.Env, Path: env.Path, App: req.App}, req.To, req.Actor)
+	ask.Action, ask.Apps = gitops.ActionRollback, []string{req.App}
+	// The rules judge the commit the rollback would run again, found inside the write.
+	approve := func(target gitops.Entry, rec *gitops.Record) error {
+		ask.Commit = restoredCommit(target, rec)
+		return r.authorizer().Authorize(ctx, ask)
+	}
+	res, to, err := env.Repo.Rollback(ctx, gitops.Target{Env: req.Env, Path: env.Path, App: req.App}, req.To, req.Actor, approve)
 	return RolledBack{To: to, Result: res}, err
+}
+
+// artifactCommit is the commit an artifact releases, with the refs its version names as
+// candidates for its origin.
+func artifactCommit(a *artifact.Artifact, pr *PullRequest) CommitRef {
+	owner, name, _ := strings.Cut(a.Version.RepositoryName, "/")
+	v := a.Version
+	return CommitRef{Repo: RepoRef{Owner: owner, Name: name}, SHA: v.SHA, PR: pr, Refs: versionRefs(v)}
+}
+
+// restoredCommit is the commit a rollback restores: its log entry's, with the refs its
+// release record names as candidates for its origin.
+func restoredCommit(e gitops.Entry, rec *gitops.Record) CommitRef {
+	repo, sha := e.Repository, e.Sha
+	var refs []string
+	if rec != nil {
+		repo, sha = firstNonEmpty(repo, rec.Version.RepositoryName), firstNonEmpty(sha, rec.Version.SHA)
+		refs = versionRefs(rec.Version)
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	return CommitRef{Repo: RepoRef{Owner: owner, Name: name}, SHA: sha, Refs: refs}
+}
+
+// versionRefs are the branch and tag an artifact version says its commit is on. Only
+// candidates: GitHub is asked whether they contain it.
+func versionRefs(v artifact.Version) []string {
+	var refs []string
+	for _, ref := range []string{v.Tag, v.Branch, v.TargetBranch} {
+		if ref != "" {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
+// Authorize judges a change that is not a release or a rollback (a lock, say) with the
+// same Authorizer.
+func (r *Releaser) Authorize(ctx context.Context, ask Ask) error {
+	return r.authorizer().Authorize(ctx, ask)
 }
 
 func (r *Releaser) authorizer() Authorizer {

@@ -30,9 +30,11 @@ func (f *fakeRenderer) Render(_ context.Context, ec artifact.EnvConfig, rel mani
 
 type refuse struct{ app string }
 
-func (r refuse) Authorize(_ context.Context, _ gitops.Action, env, app string) error {
-	if app == r.app {
-		return errors.New("only maintainers may release " + app + " to " + env)
+func (r refuse) Authorize(_ context.Context, ask commands.Ask) error {
+	for _, app := range ask.Apps {
+		if app == r.app {
+			return errors.New("only maintainers may release " + app + " to " + ask.Env.Name)
+		}
 	}
 	return nil
 }

@@ -228,7 +228,7 @@ func TestLogRollbackAndExternalChanges(t *testing.T) {
 	}
 
 	// Default rollback: the release before the current one (c3 is current under the hotfix).
-	res, to, err := repo.Rollback(ctx, target, "", gitops.Actor{TriggeredBy: "ops"})
+	res, to, err := repo.Rollback(ctx, target, "", gitops.Actor{TriggeredBy: "ops"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +243,11 @@ func TestLogRollbackAndExternalChanges(t *testing.T) {
 		t.Errorf("rollback trailers missing:\n%s", msg)
 	}
 	// Rolling back again goes further back, not forth.
-	if _, to, err = repo.Rollback(ctx, target, "", gitops.Actor{TriggeredBy: "ops"}); err != nil || to.Sha != shas[0] {
+	if _, to, err = repo.Rollback(ctx, target, "", gitops.Actor{TriggeredBy: "ops"}, nil); err != nil || to.Sha != shas[0] {
 		t.Fatalf("second rollback went to %s (%v), want %s", to.Sha, err, shas[0])
 	}
 	// And there is nothing before the first release.
-	if _, _, err = repo.Rollback(ctx, target, "", gitops.Actor{}); !errors.Is(err, gitops.ErrNoRollbackTarget) {
+	if _, _, err = repo.Rollback(ctx, target, "", gitops.Actor{}, nil); !errors.Is(err, gitops.ErrNoRollbackTarget) {
 		t.Errorf("rollback past the first release: %v", err)
 	}
 	// By app sha prefix, by number; after a delete the folder comes back.
@@ -257,16 +257,16 @@ func TestLogRollbackAndExternalChanges(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(path, "staging", "frontend")); !os.IsNotExist(err) {
 		t.Fatalf("delete left the folder: %v", err)
 	}
-	if _, to, err = repo.Rollback(ctx, target, "c3c3c3", gitops.Actor{}); err != nil || to.Sha != shas[2] {
+	if _, to, err = repo.Rollback(ctx, target, "c3c3c3", gitops.Actor{}, nil); err != nil || to.Sha != shas[2] {
 		t.Fatalf("rollback to sha after delete: %s, %v", to.Sha, err)
 	}
 	if _, err := os.Stat(filepath.Join(path, "staging", "frontend", "release.json")); err != nil {
 		t.Errorf("rollback after delete did not restore the folder: %v", err)
 	}
-	if _, to, err = repo.Rollback(ctx, target, "1", gitops.Actor{}); err != nil || to.Sha != shas[0] {
+	if _, to, err = repo.Rollback(ctx, target, "1", gitops.Actor{}, nil); err != nil || to.Sha != shas[0] {
 		t.Errorf("rollback to release 1: %s, %v", to.Sha, err)
 	}
-	if _, _, err = repo.Rollback(ctx, target, "99", gitops.Actor{}); err == nil || !strings.Contains(err.Error(), "no release 99") {
+	if _, _, err = repo.Rollback(ctx, target, "99", gitops.Actor{}, nil); err == nil || !strings.Contains(err.Error(), "no release 99") {
 		t.Errorf("rollback to a missing number: %v", err)
 	}
 	if apps, err := repo.Apps(ctx, gitops.Target{Env: "staging"}); err != nil || strings.Join(apps, ",") != "api,frontend" {

@@ -171,8 +171,11 @@ func (st *state) apps(t Target) ([]string, error) {
 // Rollback restores an app's folder to the exact tree of an earlier release, as a new
 // commit. to selects the release: empty for the one before the current release, a
 // release number from the log, a gitops commit, or an application sha (prefixes of at
-// least 4 characters). It works even if the folder was deleted since.
-func (r *Repo) Rollback(ctx context.Context, t Target, to string, a Actor) (Result, Entry, error) {
+// least 4 characters). It works even if the folder was deleted since. approve, when not
+// nil, judges the release to be restored (its log entry and its release record, nil for
+// a release written without one) before anything is written; its error stops the
+// rollback.
+func (r *Repo) Rollback(ctx context.Context, t Target, to string, a Actor, approve func(Entry, *Record) error) (Result, Entry, error) {
 	parts, err := t.folder()
 	if err != nil {
 		return Result{}, Entry{}, fmt.Errorf("roll back: %w", err)
@@ -189,7 +192,19 @@ func (r *Repo) Rollback(ctx context.Context, t Target, to string, a Actor) (Resu
 		if err != nil {
 			return nil, "", err
 		}
-		if target, err = rollbackTarget(log, to); err != nil {
+		target, err = rollbackTarget(log, to)
+		if approve != nil {
+			// Asked even when there is nothing to restore (a zero entry), so a refusal
+			// is what someone who may not roll back hears first.
+			rec, rerr := st.record(target.tree)
+			if rerr != nil {
+				return nil, "", rerr
+			}
+			if aerr := approve(target, rec); aerr != nil {
+				return nil, "", aerr
+			}
+		}
+		if err != nil {
 			return nil, "", err
 		}
 		cur, _, err := subtree(st.s, st.root, parts)
@@ -288,16 +303,32 @@ func (r *Repo) Current(ctx context.Context, t Target) (*Record, error) {
 	}
 	var rec *Record
 	err = r.session(ctx, func(st *state) error {
-		h, mode, err := subtree(st.s, st.root, append(parts, RecordFile))
-		if err != nil || h.IsZero() || !mode.IsFile() {
+		folder, mode, err := subtree(st.s, st.root, parts)
+		if err != nil || mode != filemode.Dir {
 			return err
 		}
-		data, err := readBlob(st.s, h)
-		if err != nil {
-			return err
-		}
-		rec = &Record{}
-		return json.Unmarshal(data, rec)
+		rec, err = st.record(folder)
+		return err
 	})
 	return rec, err
+}
+
+// record reads the release record of an app folder's tree, or nil when it has none.
+func (st *state) record(folder plumbing.Hash) (*Record, error) {
+	if folder.IsZero() {
+		return nil, nil
+	}
+	h, mode, err := subtree(st.s, folder, []string{RecordFile})
+	if err != nil || h.IsZero() || !mode.IsFile() {
+		return nil, err
+	}
+	data, err := readBlob(st.s, h)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Record{}
+	if err := json.Unmarshal(data, rec); err != nil {
+		return nil, fmt.Errorf("read %s: %w", RecordFile, err)
+	}
+	return rec, nil
 }

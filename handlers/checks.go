@@ -88,12 +88,16 @@ func (h *CheckRun) button(ctx context.Context, event *github.CheckRunEvent, deli
 		return err
 	}
 	t := commands.Trigger{
-		Repo:  repoRef(event.GetRepo()),
-		SHA:   run.GetHeadSHA(),
-		Actor: event.GetSender().GetLogin(),
+		Repo:       repoRef(event.GetRepo()),
+		SHA:        run.GetHeadSHA(),
+		Branch:     run.GetCheckSuite().GetHeadBranch(),
+		CheckRunID: run.GetID(),
+		Actor:      event.GetSender().GetLogin(),
 		// A redelivered click has the same delivery id: the release it made is found.
 		ID: fmt.Sprintf("check-run:%d:%s:%s", run.GetID(), id, deliveryID),
 	}
+	// GitHub names no pull request (and no branch) for a fork's head: an empty list
+	// means "unknown", and the rules establish the commit's origin themselves.
 	if prs := run.PullRequests; len(prs) > 0 {
 		t.PR = prs[0].GetNumber()
 	}

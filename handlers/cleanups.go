@@ -34,7 +34,8 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 	log.Info().Bool("merged", pr.GetMerged()).Msg("pull request closed: cleaning up its previews")
 	return h.cleanup(ctx, installation, commands.CleanupRequest{
 		Repo: repoRef(event.GetRepo()), Event: artifact.CleanupPRClosed, Branch: pr.GetHead().GetRef(), SHA: pr.GetHead().GetSHA(), PR: pr.GetNumber(),
-		Actor: gitops.Actor{TriggeredBy: event.GetSender().GetLogin(), Trigger: fmt.Sprintf("pull-request-closed:%d", pr.GetID())},
+		HeadRepo: pr.GetHead().GetRepo().GetFullName(),
+		Actor:    gitops.Actor{TriggeredBy: event.GetSender().GetLogin(), Trigger: fmt.Sprintf("pull-request-closed:%d", pr.GetID())},
 	})
 }
 
