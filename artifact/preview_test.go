@@ -44,3 +44,23 @@ func TestPreviewResolve(t *testing.T) {
 		t.Errorf("resolved preview: app %q, values %v", got.App, got.Values)
 	}
 }
+
+// TestPreviewOfAHeadWithNoBranch names a fork's preview after its pull request: the
+// bare app name would overwrite the app itself.
+func TestPreviewOfAHeadWithNoBranch(t *testing.T) {
+	ec := artifact.EnvConfig{App: "frontend", Env: "preview", Namespace: "preview", Preview: true, Chart: artifact.Chart{Name: "web"}, File: ".auger/preview.yaml"}
+	fork := &artifact.Artifact{ID: "x", Version: artifact.Version{RepositoryName: "mycompany/frontend", SHA: "deae5dbaf237766240181fa397e923d3c5253112",
+		Event: artifact.EventPR, TargetBranch: "main", URL: "https://github.com/mycompany/frontend/pull/12"}}
+	got, err := fork.Resolve(ec)
+	if err != nil || got.App != "frontend-pr-12" {
+		t.Errorf("fork preview: %q, %v; want frontend-pr-12", got.App, err)
+	}
+	fork.Environments = []artifact.EnvConfig{ec}
+	if sel, err := fork.Select("preview", "frontend-pr-12"); err != nil || len(sel) != 1 {
+		t.Errorf("select by the preview's name: %v, %v", sel, err)
+	}
+	bare := &artifact.Artifact{ID: "x", Version: artifact.Version{RepositoryName: "mycompany/frontend", SHA: "deae5dbaf237766240181fa397e923d3c5253112", Event: artifact.EventPush}}
+	if got, err := bare.Resolve(ec); err == nil || !strings.Contains(err.Error(), "preview") || !strings.Contains(err.Error(), ".auger/preview.yaml") {
+		t.Errorf("preview with neither branch nor pull request: %q, %v; want an error naming the file and field", got.App, err)
+	}
+}
