@@ -30,7 +30,7 @@ func TestResolveOrigin(t *testing.T) {
 	apiDown := errors.New("GitHub is down")
 	tests := map[string]struct {
 		commit commands.CommitRef
-		gh     commandstest.Origin
+		gh     *commandstest.Origin
 		want   string // base, fork or unknown
 		pr     int    // the pull request the answer names
 		calls  []string
@@ -47,37 +47,37 @@ func TestResolveOrigin(t *testing.T) {
 		},
 		"older commit of a base pull request, on its branch": {
 			commit: commands.CommitRef{SHA: older, PR: basePR(sha)},
-			gh:     commandstest.Origin{Contains: map[string]bool{"feature@" + older: true}},
+			gh:     &commandstest.Origin{Contains: map[string]bool{"feature@" + older: true}},
 			want:   "base", calls: []string{"contains feature"},
 		},
 		"older commit of a fork pull request": {
 			commit: commands.CommitRef{SHA: older, PR: forkPR(sha)},
-			gh:     commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha)}},
+			gh:     &commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha)}},
 			want:   "unknown", calls: []string{"pulls"},
 		},
 		"no pull request, branch found": {
 			commit: commands.CommitRef{SHA: sha, Refs: []string{"main"}},
-			gh:     commandstest.Origin{Contains: map[string]bool{"main@" + sha: true}},
+			gh:     &commandstest.Origin{Contains: map[string]bool{"main@" + sha: true}},
 			want:   "base", calls: []string{"contains main"}, why: "main of acme/web contains",
 		},
 		"no pull request, tag found after a branch that does not contain it": {
 			commit: commands.CommitRef{SHA: sha, Refs: []string{"main", "v1.2.0", "main"}},
-			gh:     commandstest.Origin{Contains: map[string]bool{"v1.2.0@" + sha: true}},
+			gh:     &commandstest.Origin{Contains: map[string]bool{"v1.2.0@" + sha: true}},
 			want:   "base", calls: []string{"contains main", "contains v1.2.0"},
 		},
 		"no pull request, no branch: a fork's head found by its pull request": {
 			commit: commands.CommitRef{SHA: sha},
-			gh:     commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha)}},
+			gh:     &commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha)}},
 			want:   "fork", pr: 9, calls: []string{"pulls"},
 		},
 		"a branch name the fork shares does not make it the base's": {
 			commit: commands.CommitRef{SHA: sha, Refs: []string{"main"}},
-			gh:     commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha)}},
+			gh:     &commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha)}},
 			want:   "fork", pr: 9, calls: []string{"contains main", "pulls"},
 		},
 		"no pull request, no branch: the base's pull request found by its head": {
 			commit: commands.CommitRef{SHA: sha},
-			gh:     commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha), *basePR(sha)}},
+			gh:     &commandstest.Origin{Heads: []commands.PullRequest{*forkPR(sha), *basePR(sha)}},
 			want:   "base", pr: 7, calls: []string{"pulls"},
 		},
 		"nothing proves anything": {
@@ -86,14 +86,17 @@ func TestResolveOrigin(t *testing.T) {
 		},
 		"GitHub errors leave the origin unknown": {
 			commit: commands.CommitRef{SHA: sha, Refs: []string{"main"}},
-			gh:     commandstest.Origin{ContainsError: apiDown, HeadsError: apiDown},
+			gh:     &commandstest.Origin{ContainsError: apiDown, HeadsError: apiDown},
 			want:   "unknown", calls: []string{"contains main", "pulls"}, why: "GitHub is down",
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			tc.commit.Repo = baseRepo
-			got := commands.ResolveOrigin(context.Background(), &tc.gh, tc.commit)
+			if tc.gh == nil {
+				tc.gh = &commandstest.Origin{}
+			}
+			got := commands.ResolveOrigin(context.Background(), tc.gh, tc.commit)
 			kind := "unknown"
 			switch {
 			case got.Base && got.Fork:
