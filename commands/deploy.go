@@ -1,0 +1,117 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/gitops"
+)
+
+// head finds the commit a request is about: a button's commit, or the pull request's
+// head, whose pull request it also returns (nil for a button outside a pull request).
+func (p *PullRequests) head(ctx context.Context, gh PullRequestsGitHub, t Trigger) (string, *PullRequest, error) {
+	if t.PR == 0 {
+		return t.SHA, nil, nil
+	}
+	pr, err := gh.PullRequest(ctx, t.Repo, t.PR)
+	if err != nil {
+		return "", nil, err
+	}
+	if t.SHA != "" {
+		return t.SHA, &pr, nil
+	}
+	return pr.HeadSHA, &pr, nil
+}
+
+// loadArtifact reads the artifact recorded on sha, or explains why there is none.
+func (p *PullRequests) loadArtifact(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, sha string) (*artifact.Artifact, CheckRun, []CheckRun, error) {
+	runs, err := gh.CheckRuns(ctx, repo, sha)
+	if err != nil {
+		return nil, CheckRun{}, nil, err
+	}
+	for _, cr := range runs {
+		if !p.Recorder.own(cr) || cr.Name != CheckArtifact {
+			continue
+		}
+		if cr.Conclusion != "success" {
+			return nil, cr, runs, tell(&Refusal{Rule: "artifact", Reason: fmt.Sprintf("the env configs of %s are invalid", short(sha)),
+				Remedy: "See the " + CheckArtifact + " check (" + cr.HTMLURL + "), fix them and push"})
+		}
+		a, err := ArtifactFromCheckRun(cr)
+		if err != nil {
+			return nil, cr, runs, fmt.Errorf("read the artifact recorded on %s: %w", short(sha), err)
+		}
+		return a, cr, runs, nil
+	}
+	_, outcome, reason := p.Recorder.ciState(runs)
+	switch outcome {
+	case OutcomeWaitingForCI:
+		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact for " + short(sha) + " yet: " + reason, Remedy: "Comment again when CI has passed"})
+	case OutcomeCIFailed:
+		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact for " + short(sha) + ": " + reason, Remedy: "Fix CI and push"})
+	}
+	if _, err := gh.ReadDir(ctx, repo, sha, EnvConfigDir); errors.Is(err, ErrNotFound) {
+		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "the repository has no " + EnvConfigDir + "/ folder at " + short(sha),
+			Remedy: "Add env configs in " + EnvConfigDir + "/ (see Auger's README)"})
+	}
+	return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact recorded for " + short(sha) + " yet", Remedy: "Comment again in a minute"})
+}
+
+// deploy releases the artifact of the pull request's head (or the clicked commit) to env.
+func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trigger, envName, app string) (string, error) {
+	rules, err := p.environment(envName)
+	if err != nil {
+		return "", err
+	}
+	sha, pr, err := p.head(ctx, gh, t)
+	if err != nil {
+		return "", err
+	}
+	a, artifactRun, runs, err := p.loadArtifact(ctx, gh, t.Repo, sha)
+	if err != nil {
+		return "", err
+	}
+	if !t.CommentCreated.IsZero() && artifactRun.CompletedAt.After(t.CommentCreated) {
+		return "", tell(&Refusal{Rule: "pull request head", Reason: fmt.Sprintf("the head of #%d is now %s, whose artifact was recorded after your comment", t.PR, short(sha)),
+			Remedy: "A comment only deploys what it saw; comment again to deploy " + short(sha)})
+	}
+	env, err := p.open(ctx, rules)
+	if err != nil {
+		return "", err
+	}
+	unlock := p.locks.lock(envName + "/" + app)
+	defer unlock()
+	ask := p.ask(gh, t, rules)
+	ask.PR, ask.Runs, ask.Commit.PR = pr, runs, pr
+	done, err := p.Releaser.Release(ctx, env, DeployRequest{Artifact: a, Env: envName, App: app, Actor: gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID}, Ask: ask})
+	if err != nil {
+		return "", classify(err)
+	}
+	recovering := allRecorded(done)
+	if recovering {
+		// A redelivery: the release landed before. Finish what a crash may have cut
+		// short (the check run, the Deployment, the reply), and only that.
+		replied, err := p.replied(ctx, gh, t)
+		if err != nil {
+			return "", err
+		}
+		if replied || t.PR == 0 {
+			return "", errAlreadyDone
+		}
+		for i := range done {
+			done[i].Result.Changed = true
+		}
+	}
+	lands, err := p.land(ctx, rules, a, done, t.Actor)
+	if err != nil {
+		return "", err
+	}
+	check, err := p.announceOnce(ctx, gh, t.Repo, rules, a, done, t.Actor, t.PR, recovering)
+	if err != nil {
+		return "", err
+	}
+	p.started(t.Repo, rules, a, done, t.Actor, t.PR, check)
+	return p.releasedReply(rules, a, lands, check), nil
+}
