@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/auger-dev/auger/artifact"
-	"github.com/auger-dev/auger/gitops"
 )
 
 // head finds the commit a request is about: a button's commit, or the pull request's
@@ -77,22 +76,14 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 		return "", tell(&Refusal{Rule: "pull request head", Reason: fmt.Sprintf("the head of #%d is now %s, whose artifact was recorded after your comment", t.PR, short(sha)),
 			Remedy: "A comment only deploys what it saw; comment again to deploy " + short(sha)})
 	}
-	env, err := p.open(ctx, rules)
-	if err != nil {
+	s := &shipment{repo: t.Repo, rules: rules, art: a, app: app, actor: t.Actor, trigger: t.ID, pr: t.PR, ask: p.ask(gh, t, rules)}
+	s.ask.PR, s.ask.Runs, s.ask.Commit.PR = pr, runs, pr
+	if err := p.write(ctx, s); err != nil {
 		return "", err
 	}
-	unlock := p.locks.lock(envName + "/" + app)
-	defer unlock()
-	ask := p.ask(gh, t, rules)
-	ask.PR, ask.Runs, ask.Commit.PR = pr, runs, pr
-	done, err := p.Releaser.Release(ctx, env, DeployRequest{Artifact: a, Env: envName, App: app, Actor: gitops.Actor{TriggeredBy: t.Actor, Trigger: t.ID}, Ask: ask})
-	if err != nil {
-		return "", classify(err)
-	}
-	recovering := allRecorded(done)
-	if recovering {
-		// A redelivery: the release landed before. Finish what a crash may have cut
-		// short (the check run, the Deployment, the reply), and only that.
+	if s.recovering {
+		// A redelivery: the release landed before. The reply is the last step, so a
+		// reply on the pull request means everything was done.
 		replied, err := p.replied(ctx, gh, t)
 		if err != nil {
 			return "", err
@@ -100,18 +91,9 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 		if replied || t.PR == 0 {
 			return "", errAlreadyDone
 		}
-		for i := range done {
-			done[i].Result.Changed = true
-		}
 	}
-	lands, err := p.land(ctx, rules, a, done, t.Actor)
-	if err != nil {
+	if err := p.finish(ctx, gh, s); err != nil {
 		return "", err
 	}
-	check, err := p.announceOnce(ctx, gh, t.Repo, rules, a, done, t.Actor, t.PR, recovering)
-	if err != nil {
-		return "", err
-	}
-	p.started(t.Repo, rules, a, done, t.Actor, t.PR, check)
-	return p.releasedReply(rules, a, lands, check), nil
+	return p.releasedReply(rules, a, s.landed, s.check), nil
 }

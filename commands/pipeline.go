@@ -12,6 +12,206 @@ import (
 	"github.com/auger-dev/auger/notify"
 )
 
+// The release pipeline: every release, whoever asked for it, is a shipment that goes
+// through the same steps,
+//
+//	resolve → authorize → write → land → announce → tell
+//
+// resolve is the entry point's (which artifact, which environment, which apps);
+// authorize and write are the Releaser's (one Authorizer, the gitops compare-and-swap);
+// land opens and merges the gitops pull request of a proposed release; announce creates
+// the deploy check run and the GitHub Deployment; tell updates the preview comment and
+// the environment's channels (the entry point adds its own answer: a reply, the artifact
+// check run). Each step is keyed on the trigger, so a redelivery or a restart finishes
+// what a crash cut short and repeats nothing.
+
+// shipment is one release on its way through the pipeline.
+type shipment struct {
+	repo  RepoRef
+	rules *EnvironmentRules
+	art   *artifact.Artifact
+	// app is the one app asked for, or "" for every app the artifact has there.
+	app string
+	// actor is who asked (PolicyActor for a policy), trigger the idempotency key.
+	actor, trigger string
+	// pr is the pull request the release is told on, 0 for none.
+	pr  int
+	ask Ask
+
+	// What the steps did.
+	done []Released
+	// recovering is true when the write had been done before (a redelivery): announce
+	// then looks for what it made before instead of making it again.
+	recovering bool
+	landed     []landed
+	check      CheckRun
+}
+
+// apps are the apps the write released.
+func (s *shipment) apps() []string {
+	apps := make([]string, 0, len(s.done))
+	for _, r := range s.done {
+		apps = append(apps, r.App)
+	}
+	return apps
+}
+
+// proposed tells whether the release waits for a person to merge its gitops pull
+// request: nothing runs yet, and nothing may be told as released.
+func (s *shipment) proposed() bool {
+	for _, l := range s.landed {
+		if l.pr.Number != 0 && l.merged == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// write authorizes and writes a shipment (the Releaser's steps). The write is
+// serialised per environment and app within this process, and by the gitops
+// compare-and-swap across processes.
+func (p *PullRequests) write(ctx context.Context, s *shipment) error {
+	env, err := p.open(ctx, s.rules)
+	if err != nil {
+		return err
+	}
+	unlock := p.locks.lock(s.rules.Name + "/" + s.app)
+	defer unlock()
+	s.done, err = p.Releaser.Release(ctx, env, DeployRequest{Artifact: s.art, Env: s.rules.Name, App: s.app,
+		Actor: gitops.Actor{TriggeredBy: s.actor, Trigger: s.trigger}, Ask: s.ask})
+	if err != nil {
+		return classify(err)
+	}
+	if s.recovering = allRecorded(s.done); s.recovering {
+		// The release landed before: tell it as the release it was.
+		for i := range s.done {
+			s.done[i].Result.Changed = true
+		}
+	}
+	return nil
+}
+
+// finish lands, announces and tells a written shipment.
+func (p *PullRequests) finish(ctx context.Context, gh PullRequestsGitHub, s *shipment) error {
+	var err error
+	if s.landed, err = p.land(ctx, s.rules, s.art, s.done, s.actor); err != nil {
+		return err
+	}
+	if !changed(s.done) {
+		return nil // already released by someone else: nothing to announce
+	}
+	if s.check, err = p.announce(ctx, gh, s); err != nil {
+		return err
+	}
+	p.tellPreviews(ctx, gh, s.repo, s.rules, s.art, s.done, s.pr)
+	if !s.proposed() {
+		p.started(s)
+	}
+	return nil
+}
+
+func changed(done []Released) bool {
+	for _, r := range done {
+		if r.Result.Changed {
+			return true
+		}
+	}
+	return false
+}
+
+// announce creates the deploy check run on the released commit and its Deployment, or,
+// for a shipment being recovered, finds what was created before the crash and creates
+// only what is missing. Without an agent in the environment the release is concluded at
+// once (nothing will report on it); a proposed release is told as proposed.
+func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, s *shipment) (CheckRun, error) {
+	apps, rules := s.apps(), s.rules
+	want := p.deployCheck(s)
+	var check *CheckRun
+	deployed := false
+	if s.recovering {
+		runs, err := gh.CheckRuns(ctx, s.repo, s.art.Version.SHA)
+		if err != nil {
+			return CheckRun{}, err
+		}
+		for i, cr := range runs {
+			if p.Recorder.own(cr) && cr.Name == want.Name && cr.ExternalID == want.ExternalID {
+				check = &runs[i]
+			}
+		}
+		deps, err := gh.Deployments(ctx, s.repo, s.art.Version.SHA, rules.Name)
+		if err != nil {
+			return CheckRun{}, err
+		}
+		for _, d := range deps {
+			deployed = deployed || deploymentOf(d, s.art.ID, apps)
+		}
+	}
+	if check == nil {
+		created, err := createCheckRunOnce(ctx, gh, s.repo, want)
+		if err != nil {
+			return CheckRun{}, fmt.Errorf("create the deploy check run: %w", err)
+		}
+		check = &created
+	}
+	if deployed || s.proposed() {
+		return *check, nil
+	}
+	return *check, p.deployment(ctx, gh, s, *check)
+}
+
+// deployCheck is the deploy check run a shipment gets.
+func (p *PullRequests) deployCheck(s *shipment) CheckRun {
+	apps, rules := s.apps(), s.rules
+	var commits []string
+	for _, r := range s.done {
+		commits = append(commits, p.gitopsLink(rules, r.Result.Commit))
+	}
+	names := strings.Join(apps, ", ")
+	cr := CheckRun{
+		Name:       CheckDeployPrefix + rules.Name,
+		HeadSHA:    s.art.Version.SHA,
+		Status:     "in_progress",
+		ExternalID: DeployCheckID(s.art.ID, apps),
+		Title:      fmt.Sprintf("Released %s to %s; waiting for the rollout", names, rules.Name),
+		// The apps ride along in the external id, so "Roll back" knows what to restore.
+		Summary: fmt.Sprintf("Released `%s` of %s to **%s** by %s: gitops %s.\n\nThis check completes when the rollout does.",
+			s.art.ID, escapeMarkdown(names), rules.Name, escapeMarkdown(s.actor), strings.Join(commits, ", ")),
+		Actions: []Action{{Label: "Roll back", Description: truncate("Restore the release before this one in "+rules.Name, maxActionDesc), Identifier: RollbackActionID}},
+	}
+	switch {
+	case s.proposed():
+		var links []string
+		for _, l := range s.landed {
+			if l.pr.Number != 0 {
+				links = append(links, fmt.Sprintf("[#%d](%s)", l.pr.Number, l.pr.HTMLURL))
+			}
+		}
+		cr.Status, cr.Actions = "queued", nil
+		cr.Title = fmt.Sprintf("Proposed %s for %s; released when its gitops pull request is merged", names, rules.Name)
+		cr.Summary = fmt.Sprintf("Proposed `%s` of %s for **%s** by %s in gitops pull request %s. Nothing runs until someone merges it; closing it unmerged cancels the release.",
+			s.art.ID, escapeMarkdown(names), rules.Name, escapeMarkdown(s.actor), strings.Join(links, ", "))
+	case !rules.LiveStatus:
+		cr.Status, cr.Conclusion = "completed", "success"
+		cr.Title = fmt.Sprintf("Released %s to %s", names, rules.Name)
+		cr.Summary = fmt.Sprintf("Released `%s` of %s to **%s** by %s: gitops %s.\n\nNo live status is reported for %s: it has no Auger agent, so this check ends when the gitops commit lands.",
+			s.art.ID, escapeMarkdown(names), rules.Name, escapeMarkdown(s.actor), strings.Join(commits, ", "), rules.Name)
+	}
+	return cr
+}
+
+// EnvironmentURL is where an environment's release of apps is reachable: the
+// environment's url, with {{ .APP }} filled when one app is released ("" when the url
+// needs an app and several were released).
+func EnvironmentURL(rules *EnvironmentRules, apps []string) string {
+	if len(apps) == 1 {
+		return PreviewURL(rules, apps[0])
+	}
+	if u := PreviewURL(rules, ""); u != rules.URL {
+		return ""
+	}
+	return rules.URL
+}
+
 func allRecorded(done []Released) bool {
 	for _, r := range done {
 		if !r.Result.Recorded {
@@ -87,86 +287,21 @@ type landed struct {
 	unmergeable bool
 }
 
-// announce creates the deploy check run on the released commit and the Deployment.
-// pr, when not 0, is the pull request asked on: the Deployment's payload keeps it, so
-// the rollout can say "live" in the reply there.
-func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string, pr int) (CheckRun, error) {
-	var apps, commits []string
-	for _, r := range done {
-		apps = append(apps, r.App)
-		commits = append(commits, p.gitopsLink(rules, r.Result.Commit))
-	}
-	check, err := createCheckRunOnce(ctx, gh, repo, CheckRun{
-		Name:       CheckDeployPrefix + rules.Name,
-		HeadSHA:    a.Version.SHA,
-		Status:     "in_progress",
-		ExternalID: DeployCheckID(a.ID, apps),
-		Title:      fmt.Sprintf("Released %s to %s; waiting for the rollout", strings.Join(apps, ", "), rules.Name),
-		// The apps ride along, so the "Roll back" button knows what to restore.
-		Summary: fmt.Sprintf("Released `%s` of %s to **%s** by %s: gitops %s.\n\nThis check completes when the rollout does.",
-			a.ID, escapeMarkdown(strings.Join(apps, ", ")), rules.Name, escapeMarkdown(actor), strings.Join(commits, ", ")),
-		Actions: []Action{{Label: "Roll back", Description: truncate("Restore the release before this one in "+rules.Name, maxActionDesc), Identifier: RollbackActionID}},
-	})
-	if err != nil {
-		return CheckRun{}, fmt.Errorf("create the deploy check run: %w", err)
-	}
-	if err := p.deploymentOnly(ctx, gh, repo, rules, a, apps, actor, pr, check); err != nil {
-		return check, err
-	}
-	p.tellPreviews(ctx, gh, repo, rules, a, done, pr)
-	return check, nil
-}
-
-// announceOnce is announce for a release being recovered: what was created before the
-// crash (the deploy check run, the Deployment) is found, not created again.
-func (p *PullRequests) announceOnce(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string, pr int, recovering bool) (CheckRun, error) {
-	if !recovering {
-		return p.announce(ctx, gh, repo, rules, a, done, actor, pr)
-	}
-	var apps []string
-	for _, r := range done {
-		apps = append(apps, r.App)
-	}
-	runs, err := gh.CheckRuns(ctx, repo, a.Version.SHA)
-	if err != nil {
-		return CheckRun{}, err
-	}
-	var check *CheckRun
-	for i, cr := range runs {
-		if p.Recorder.own(cr) && cr.Name == CheckDeployPrefix+rules.Name && cr.ExternalID == DeployCheckID(a.ID, apps) {
-			check = &runs[i]
-		}
-	}
-	deps, err := gh.Deployments(ctx, repo, a.Version.SHA, rules.Name)
-	if err != nil {
-		return CheckRun{}, err
-	}
-	deployed := false
-	for _, d := range deps {
-		deployed = deployed || deploymentOf(d, a.ID, apps)
-	}
-	switch {
-	case check == nil:
-		return p.announce(ctx, gh, repo, rules, a, done, actor, pr)
-	case !deployed:
-		return *check, p.deploymentOnly(ctx, gh, repo, rules, a, apps, actor, pr, *check)
-	}
-	return *check, nil
-}
-
-// deploymentOnly creates the Deployment of a release (its check run exists), in
-// progress. When GitHub may have created it despite an error, it is looked for (by its
-// payload's artifact) before being created again.
-func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, apps []string, actor string, pr int, check CheckRun) error {
+// deployment creates the Deployment of a release (its check run exists), in progress,
+// or succeeded when no agent will report on it. When GitHub may have created it despite
+// an error, it is looked for (by its payload's artifact and apps) before being created
+// again.
+func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s *shipment, check CheckRun) error {
+	apps, rules, a := s.apps(), s.rules, s.art
 	want := Deployment{
 		Ref: a.Version.SHA, Environment: rules.Name, ProductionEnvironment: rules.Production,
-		Description: truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), actor), maxStatusDesc),
-		Payload:     map[string]any{"artifact": a.ID, "apps": apps, "pr": pr},
+		Description: truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), s.actor), maxStatusDesc),
+		Payload:     map[string]any{"artifact": a.ID, "apps": apps, "pr": s.pr},
 	}
-	dep, err := gh.CreateDeployment(ctx, repo, want)
+	dep, err := gh.CreateDeployment(ctx, s.repo, want)
 	if errors.Is(err, ErrMaybeDone) {
 		settle(ctx)
-		deps, lerr := gh.Deployments(ctx, repo, a.Version.SHA, rules.Name)
+		deps, lerr := gh.Deployments(ctx, s.repo, a.Version.SHA, rules.Name)
 		if lerr != nil {
 			return errors.Join(err, lerr)
 		}
@@ -179,17 +314,33 @@ func (p *PullRequests) deploymentOnly(ctx context.Context, gh PullRequestsGitHub
 			}
 		}
 		if !found {
-			dep, err = gh.CreateDeployment(ctx, repo, want)
+			dep, err = gh.CreateDeployment(ctx, s.repo, want)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("create the deployment: %w", err)
 	}
-	if err := gh.CreateDeploymentStatus(ctx, repo, dep.ID, DeploymentStatus{
-		State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: rules.URL, LogURL: check.HTMLURL}); err != nil {
-		return fmt.Errorf("set the deployment in progress: %w", err)
+	status := DeploymentStatus{State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: EnvironmentURL(rules, apps), LogURL: check.HTMLURL}
+	if !rules.LiveStatus {
+		status.State, status.Description = "success", "Released; no agent reports on "+rules.Name
+	}
+	if err := gh.CreateDeploymentStatus(ctx, s.repo, dep.ID, status); err != nil {
+		return fmt.Errorf("set the deployment %s: %w", status.State, err)
 	}
 	return nil
+}
+
+// started tells the environment's channels that the releases of a shipment landed.
+func (p *PullRequests) started(s *shipment) {
+	a := s.art
+	for _, r := range s.done {
+		if !r.Result.Changed {
+			continue
+		}
+		p.tell(notify.Event{Kind: notify.ReleaseStarted, Env: s.rules.Name, App: r.App, Repository: s.repo.FullName(), SHA: a.Version.SHA,
+			Artifact: a.ID, Actor: s.actor, CommitURL: p.WebURL + s.repo.FullName() + "/commit/" + a.Version.SHA, CheckRunURL: s.check.HTMLURL,
+			GitopsCommitURL: gitopsURL(s.rules, r.Result.Commit), PullRequestURL: prURL(p.WebURL, s.repo, s.pr), EnvironmentURL: PreviewURL(s.rules, r.App)})
+	}
 }
 
 // deploymentOf tells whether a Deployment is the one of a release: the same artifact and
@@ -236,18 +387,6 @@ func settle(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(2 * time.Second):
-	}
-}
-
-// started tells the environment's channels that releases landed.
-func (p *PullRequests) started(repo RepoRef, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string, pr int, check CheckRun) {
-	for _, r := range done {
-		if !r.Result.Changed {
-			continue
-		}
-		p.tell(notify.Event{Kind: notify.ReleaseStarted, Env: rules.Name, App: r.App, Repository: repo.FullName(), SHA: a.Version.SHA,
-			Artifact: a.ID, Actor: actor, CommitURL: p.WebURL + repo.FullName() + "/commit/" + a.Version.SHA, CheckRunURL: check.HTMLURL,
-			GitopsCommitURL: gitopsURL(rules, r.Result.Commit), PullRequestURL: prURL(p.WebURL, repo, pr), EnvironmentURL: PreviewURL(rules, r.App)})
 	}
 }
 

@@ -54,7 +54,10 @@ type EnvironmentRules struct {
 	RequireChecks   bool
 	AllowForks      bool
 	// URL is where the environment is reachable (the Deployment's environment_url).
-	URL        string
+	URL string
+	// LiveStatus says an Auger agent reports rollouts from the environment; without one,
+	// a release's deploy check run ends when its gitops commit lands.
+	LiveStatus bool
 	Production bool
 	// Path is the environment's folder in its gitops repository (default Name).
 	Path string

@@ -51,7 +51,9 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 	}
 	if strings.EqualFold(rb.To.Repository, t.Repo.FullName()) && rb.To.Sha != "" {
 		a := &artifact.Artifact{ID: rb.To.Artifact, Version: artifact.Version{RepositoryName: rb.To.Repository, SHA: rb.To.Sha}}
-		if _, err := p.announce(ctx, gh, t.Repo, rules, a, []Released{{App: app, Env: rules.Name, Result: rb.Result}}, t.Actor, t.PR); err != nil {
+		s := &shipment{repo: t.Repo, rules: rules, art: a, app: app, actor: t.Actor, trigger: t.ID, pr: t.PR,
+			done: []Released{{App: app, Env: rules.Name, Result: rb.Result}}}
+		if _, err := p.announce(ctx, gh, s); err != nil {
 			return "", err
 		}
 	}

@@ -87,8 +87,12 @@ func (b *Base) record(ctx context.Context, installationID int64, repo *github.Re
 	if err != nil {
 		return err
 	}
-	if res.Outcome == commands.OutcomeRecorded && b.PullRequests != nil {
-		if err := b.PullRequests.ReleaseByPolicy(ctx, gh, ref, res.Artifact); err != nil {
+	// Policies run when the artifact is recorded, and resume on any later event for the
+	// commit (a redelivery, another check completing) while the artifact check run
+	// shows one not done.
+	resume := res.Outcome == commands.OutcomeAlreadyRecorded && b.PullRequests != nil && b.PullRequests.PoliciesPending(res.CheckRun)
+	if (res.Outcome == commands.OutcomeRecorded || resume) && b.PullRequests != nil {
+		if err := b.PullRequests.ReleaseByPolicy(ctx, gh, ref, res.CheckRun); err != nil {
 			return fmt.Errorf("policy releases of %s@%s: %w", ref.FullName(), sha, err)
 		}
 	}
