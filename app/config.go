@@ -32,6 +32,9 @@ const (
 	DefaultPermission   = "write"
 	// DefaultCatchUpWindow covers a restart and a crash loop of a few minutes.
 	DefaultCatchUpWindow = 15 * time.Minute
+	// DefaultAgentTimeout is how long a release waits for its environment's agent to
+	// report before its deploy check run ends as neutral.
+	DefaultAgentTimeout = 15 * time.Minute
 	setupDocs            = `see "Setting up the GitHub App" in the README`
 )
 
@@ -114,6 +117,9 @@ type EnvironmentConfig struct {
 	AllowForks      bool        `yaml:"allowForks"`
 	PolicyBranches  []string    `yaml:"policyBranches"`
 	AgentToken      SecretRef   `yaml:"agentToken"`
+	// AgentTimeout ends a release's deploy check run as neutral when the agent has not
+	// reported on it by then.
+	AgentTimeout time.Duration `yaml:"agentTimeout"`
 	URL             string      `yaml:"url"`
 	Production      bool        `yaml:"production"`
 	// Notifications are the channels told about releases: Slack incoming webhooks and
@@ -269,6 +275,9 @@ func (c *Config) applyDefaults() {
 		}
 		if e.Release.Mode == "" {
 			e.Release.Mode = "push"
+		}
+		if e.AgentTimeout == 0 {
+			e.AgentTimeout = DefaultAgentTimeout
 		}
 		if e.Release.Mode == "pull-request" && e.Release.Merge == "" {
 			e.Release.Merge = "auto"

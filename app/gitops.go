@@ -41,7 +41,7 @@ func (g *gitopsAccess) rules() []commands.EnvironmentRules {
 		r := commands.EnvironmentRules{
 			Name: e.Name, PolicyBranches: e.PolicyBranches, Permission: e.Permission, Teams: e.Teams, Users: e.Users,
 			RequireApproval: e.RequireApproval, RequireChecks: e.RequireChecks, AllowForks: e.AllowForks,
-			URL: e.URL, Production: e.Production, Path: e.Gitops.Path, LiveStatus: e.ResolvedAgentToken() != "",
+			URL: e.URL, Production: e.Production, Path: e.Gitops.Path, LiveStatus: e.ResolvedAgentToken() != "", AgentTimeout: e.AgentTimeout,
 		}
 		r.Gitops = g.opener(e.Gitops)
 		if e.Gitops.Repository != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
 	"github.com/auger-dev/auger/notify"
+	"github.com/rs/zerolog"
 )
 
 // The release pipeline: every release, whoever asked for it, is a shipment that goes
@@ -106,6 +107,45 @@ func (p *PullRequests) finish(ctx context.Context, gh PullRequestsGitHub, s *shi
 	p.tellPreviews(ctx, gh, s.repo, s.rules, s.art, s.done, s.pr)
 	if !s.proposed() {
 		p.started(s)
+		p.watch(gh, s)
+	}
+	return nil
+}
+
+// watch ends a release's deploy check run as neutral when the environment's agent has
+// not reported on it within the environment's AgentTimeout. The timer lives in this
+// process: a restart forgets it, and the check run then waits for the agent's next
+// report.
+func (p *PullRequests) watch(gh PullRequestsGitHub, s *shipment) {
+	if !s.rules.LiveStatus || s.rules.AgentTimeout <= 0 || s.check.ID == 0 || s.check.Status == "completed" {
+		return
+	}
+	repo, check, rules := s.repo, s.check, s.rules
+	time.AfterFunc(rules.AgentTimeout, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := concludeSilent(ctx, gh, repo, check, rules); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Int64("check_run", check.ID).Msg("could not end a release the agent did not report on")
+		}
+	})
+}
+
+// concludeSilent ends a deploy check run still in progress as neutral: its agent said
+// nothing in time.
+func concludeSilent(ctx context.Context, gh GitHub, repo RepoRef, check CheckRun, rules *EnvironmentRules) error {
+	runs, err := gh.CheckRuns(ctx, repo, check.HeadSHA)
+	if err != nil {
+		return err
+	}
+	for _, cr := range runs {
+		if cr.ID != check.ID || cr.Status == "completed" {
+			continue
+		}
+		_, err := gh.UpdateCheckRun(ctx, repo, CheckRun{ID: cr.ID, Name: cr.Name, Status: "completed", Conclusion: "neutral",
+			Title: "No rollout report from " + rules.Name,
+			Summary: cr.Summary + fmt.Sprintf("\n\nThe Auger agent of **%s** reported nothing on this release within %s: Flux may not have applied it yet, or the agent is not running. "+
+				"A later report still updates this check.", rules.Name, rules.AgentTimeout)})
+		return err
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -58,7 +59,10 @@ type EnvironmentRules struct {
 	// LiveStatus says an Auger agent reports rollouts from the environment; without one,
 	// a release's deploy check run ends when its gitops commit lands.
 	LiveStatus bool
-	Production bool
+	// AgentTimeout ends a release's deploy check run as neutral when the agent has not
+	// reported on it by then (0: never).
+	AgentTimeout time.Duration
+	Production   bool
 	// Path is the environment's folder in its gitops repository (default Name).
 	Path string
 	// Gitops opens the environment's gitops repository with fresh credentials, and
