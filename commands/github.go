@@ -88,17 +88,47 @@ type Commit struct {
 // exist (a missing .auger/ folder, say).
 var ErrNotFound = errors.New("not found")
 
-// GitHub is what the use cases need from GitHub, for one installation.
-type GitHub interface {
+// Checks reads and writes a commit's check runs and statuses: where artifacts are
+// recorded and releases announced.
+type Checks interface {
 	// CheckRuns lists every check run on a commit.
 	CheckRuns(ctx context.Context, repo RepoRef, sha string) ([]CheckRun, error)
 	CreateCheckRun(ctx context.Context, repo RepoRef, cr CheckRun) (CheckRun, error)
 	// UpdateCheckRun updates cr.ID; annotations are added to those already there.
 	UpdateCheckRun(ctx context.Context, repo RepoRef, cr CheckRun) (CheckRun, error)
 	CreateStatus(ctx context.Context, repo RepoRef, sha string, s CommitStatus) error
+}
+
+// Contents reads a repository's files and commits.
+type Contents interface {
 	// ReadDir returns the regular files directly inside dir at sha, or ErrNotFound.
 	ReadDir(ctx context.Context, repo RepoRef, sha, dir string) ([]RepoFile, error)
 	Commit(ctx context.Context, repo RepoRef, sha string) (Commit, error)
+}
+
+// GitHub is what recording an artifact needs from GitHub, for one installation.
+type GitHub interface {
+	Checks
+	Contents
+}
+
+// Conversation is a pull request's thread: where commands are answered.
+type Conversation interface {
+	PullRequest(ctx context.Context, repo RepoRef, number int) (PullRequest, error)
+	CreateComment(ctx context.Context, repo RepoRef, issue int, body string) (Comment, error)
+	UpdateComment(ctx context.Context, repo RepoRef, id int64, body string) error
+	// Comments lists a pull request's comments.
+	Comments(ctx context.Context, repo RepoRef, issue int) ([]Comment, error)
+	// React adds a reaction (eyes, rocket, confused, ...) to a comment.
+	React(ctx context.Context, repo RepoRef, commentID int64, content string) error
+}
+
+// Deployments writes GitHub Deployments: the environments' history on GitHub.
+type Deployments interface {
+	CreateDeployment(ctx context.Context, repo RepoRef, d Deployment) (Deployment, error)
+	// Deployments lists the Deployments of sha to env, newest first.
+	Deployments(ctx context.Context, repo RepoRef, sha, env string) ([]Deployment, error)
+	CreateDeploymentStatus(ctx context.Context, repo RepoRef, deploymentID int64, s DeploymentStatus) error
 }
 
 // PullRequest is what the release commands need of a pull request.
@@ -149,21 +179,14 @@ type DeploymentStatus struct {
 	LogURL         string
 }
 
-// PullRequestsGitHub is what the pull-request commands need from GitHub besides GitHub.
+// PullRequestsGitHub is everything the release commands need from GitHub: the
+// pipeline's steps each use a part (the rules RulesGitHub, announce Checks and
+// Deployments, the answers Conversation).
 type PullRequestsGitHub interface {
 	GitHub
 	RulesGitHub
-	PullRequest(ctx context.Context, repo RepoRef, number int) (PullRequest, error)
-	CreateComment(ctx context.Context, repo RepoRef, issue int, body string) (Comment, error)
-	UpdateComment(ctx context.Context, repo RepoRef, id int64, body string) error
-	// Comments lists a pull request's comments.
-	Comments(ctx context.Context, repo RepoRef, issue int) ([]Comment, error)
-	// React adds a reaction (eyes, rocket, confused, ...) to a comment.
-	React(ctx context.Context, repo RepoRef, commentID int64, content string) error
-	CreateDeployment(ctx context.Context, repo RepoRef, d Deployment) (Deployment, error)
-	// Deployments lists the Deployments of sha to env, newest first.
-	Deployments(ctx context.Context, repo RepoRef, sha, env string) ([]Deployment, error)
-	CreateDeploymentStatus(ctx context.Context, repo RepoRef, deploymentID int64, s DeploymentStatus) error
+	Conversation
+	Deployments
 }
 
 // NewPullRequest asks for a pull request.

@@ -2,7 +2,6 @@ package commandstest
 
 import (
 	"context"
-	"sync"
 
 	"github.com/auger-dev/auger/commands"
 )
@@ -16,8 +15,7 @@ type Origin struct {
 	Heads      []commands.PullRequest
 	HeadsError error
 
-	mu    sync.Mutex
-	calls []string
+	log
 }
 
 // ContainsCommit answers from Contains.
@@ -49,12 +47,6 @@ func (o *Origin) Calls() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]string(nil), o.calls...)
-}
-
-func (o *Origin) record(call string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.calls = append(o.calls, call)
 }
 
 var _ commands.OriginGitHub = (*Origin)(nil)
