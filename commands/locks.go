@@ -105,9 +105,9 @@ func (p *PullRequests) unlock(ctx context.Context, gh PullRequestsGitHub, t Trig
 			return "", errors.Join(err, errAlreadyDone)
 		}
 		if envLock := gitops.Locked(locks, rules.Name, ""); c.App != "" && envLock != nil {
-			return "", tell(&Refusal{Rule: "lock", Reason: fmt.Sprintf("%s has no lock of its own, but **%s** is locked by %s since %s%s, which stops every release there",
-				what, rules.Name, escapeMarkdown(envLock.By), envLock.Time.Format("2006-01-02 15:04 MST"), lockReason(envLock.Reason)),
-				Remedy: fmt.Sprintf("Lift the environment's lock with `/unlock %s`", rules.Name)})
+			return "", tell(&Refusal{Rule: "lock", Reason: fmt.Sprintf("%s has no lock of its own, but %s is locked by %s since %s%s, which stops every release there",
+				c.App, rules.Name, envLock.By, envLock.Time.Format("2006-01-02 15:04 MST"), lockReason(envLock.Reason)),
+				Remedy: fmt.Sprintf("Lift the environment's lock with /unlock %s", rules.Name)})
 		}
 		return fmt.Sprintf("🔓 %s is not locked; nothing to do.\n", what), nil
 	}
@@ -131,7 +131,7 @@ func lockReason(reason string) string {
 	if reason == "" {
 		return ""
 	}
-	return " (" + escapeMarkdown(reason) + ")"
+	return " (" + reason + ")"
 }
 
 func contains(list []string, s string) bool {
