@@ -95,7 +95,7 @@ func (p *PullRequests) write(ctx context.Context, s *shipment) error {
 // finish lands, announces and tells a written shipment.
 func (p *PullRequests) finish(ctx context.Context, gh PullRequestsGitHub, s *shipment) error {
 	var err error
-	if s.landed, err = p.land(ctx, s.rules, s.art, s.done, s.actor); err != nil {
+	if s.landed, err = p.land(ctx, s); err != nil {
 		return err
 	}
 	if !changed(s.done) {
@@ -277,7 +277,10 @@ func classify(err error) error {
 
 // land opens (and, with auto merge, merges) the gitops pull request of each proposed
 // release; a release that GitHub will not merge stays open for a person.
-func (p *PullRequests) land(ctx context.Context, rules *EnvironmentRules, a *artifact.Artifact, done []Released, actor string) ([]landed, error) {
+func (p *PullRequests) land(ctx context.Context, s *shipment) ([]landed, error) {
+	rules, a, done, actor := s.rules, s.art, s.done, s.actor
+	// The proposal rides in the body, so whoever hears the pull request close can tell it.
+	proposal := Proposal{Repo: s.repo, SHA: a.Version.SHA, Artifact: a.ID, Env: rules.Name, Apps: s.apps(), Actor: actor, PR: s.pr}
 	out := make([]landed, len(done))
 	for i, r := range done {
 		out[i].Released = r
@@ -295,9 +298,9 @@ func (p *PullRequests) land(ctx context.Context, rules *EnvironmentRules, a *art
 			Title: fmt.Sprintf("Release %s %s to %s", r.App, short(a.Version.SHA), rules.Name),
 			Head:  r.Proposal,
 			Base:  firstNonEmpty(rules.GitopsBranch, "main"),
-			Body: fmt.Sprintf("Release of `%s` (%s `%s`) to **%s**, asked by %s.\n\nObjects: %d added, %d changed, %d removed. Written by Auger; merge it to release.",
+			Body: fmt.Sprintf("Release of `%s` (%s `%s`) to **%s**, asked by %s.\n\nObjects: %d added, %d changed, %d removed. Written by Auger; merge it to release.\n\n%s",
 				a.ID, escapeMarkdown(a.Version.RepositoryName), short(a.Version.SHA), rules.Name, escapeMarkdown(actor),
-				len(r.Result.Diff.Added), len(r.Result.Diff.Changed), len(r.Result.Diff.Removed)),
+				len(r.Result.Diff.Added), len(r.Result.Diff.Changed), len(r.Result.Diff.Removed), proposal.marker()),
 		})
 		if err != nil {
 			return out, fmt.Errorf("open the gitops pull request of %s: %w", r.App, err)

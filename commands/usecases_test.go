@@ -260,6 +260,49 @@ func TestProposalIsNotToldAsARelease(t *testing.T) {
 			t.Errorf("a proposal was told as started: %v", u.told.kinds())
 		}
 	}
+
+	// The gitops pull request carries the proposal; its merge makes it the release.
+	proposal, ok := commands.ParseProposal(gitopsPRs.bodies[0])
+	if !ok || proposal.SHA != headSHA || proposal.PR != 5 || proposal.Env != "staging" {
+		t.Fatalf("proposal in the gitops pull request: %+v, %v", proposal, ok)
+	}
+	merged := commands.ProposalClosed{Proposal: proposal, Number: 101, URL: "https://github.test/acme/gitops/pull/101", MergeCommit: "abcdef1234567", By: "ops"}
+	for range 2 { // the second is a redelivery
+		if err := u.prs.CloseProposal(context.Background(), u.gh, merged); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs = u.gh.Checks.Named(commands.CheckDeployPrefix + "staging")
+	if runs[0].Status != "completed" || runs[0].Conclusion != "success" || !strings.Contains(runs[0].Summary, "merged by ops") {
+		t.Errorf("deploy check run after the merge: %+v", runs[0])
+	}
+	if len(u.gh.DeploymentLog.List) != 1 {
+		t.Errorf("deployments after the merge: %+v", u.gh.DeploymentLog.List)
+	}
+	if r := u.lastReply(); !strings.Contains(r, "**Released**") || !strings.Contains(r, "merged by ops") || len(u.gh.Conversation.Replies(5)) != 2 {
+		t.Errorf("replies after the merge: %q", u.gh.Conversation.Replies(5))
+	}
+	if k := u.told.kinds(); len(k) != 1 || k[0] != string(notify.ReleaseStarted) {
+		t.Errorf("notifications after the merge: %v", k)
+	}
+}
+
+func TestClosedProposalIsCancelled(t *testing.T) {
+	gitopsPRs := &fakeGitopsPRs{}
+	u := newUseCases(t, commands.EnvironmentRules{Name: "staging", PullRequests: true, GitopsRepo: commands.RepoRef{Owner: "acme", Name: "gitops"},
+		GitopsGitHub: func(context.Context) (commands.GitopsPullRequests, error) { return gitopsPRs, nil }})
+	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{Branch: "feature"})
+	if err := u.comment("jane", "/deploy staging", 1); err != nil {
+		t.Fatal(err)
+	}
+	proposal, _ := commands.ParseProposal(gitopsPRs.bodies[0])
+	if err := u.prs.CloseProposal(context.Background(), u.gh, commands.ProposalClosed{Proposal: proposal, Number: 101, URL: "u", By: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	runs := u.gh.Checks.Named(commands.CheckDeployPrefix + "staging")
+	if runs[0].Status != "completed" || runs[0].Conclusion != "cancelled" || len(u.gh.DeploymentLog.List) != 0 {
+		t.Errorf("cancelled proposal: %+v, deployments %+v", runs[0], u.gh.DeploymentLog.List)
+	}
 }
 
 // Defect 10: a preview's Deployment gets its URL filled, from the first status on.
@@ -279,10 +322,14 @@ func TestPreviewDeploymentURLIsFilled(t *testing.T) {
 	}
 }
 
-type fakeGitopsPRs struct{ n int }
+type fakeGitopsPRs struct {
+	n      int
+	bodies []string
+}
 
 func (f *fakeGitopsPRs) CreatePullRequest(_ context.Context, _ commands.RepoRef, pr commands.NewPullRequest) (commands.PullRequest, error) {
 	f.n++
+	f.bodies = append(f.bodies, pr.Body)
 	return commands.PullRequest{Number: 100 + f.n, Title: pr.Title, HTMLURL: "https://github.test/acme/gitops/pull/1", State: "open"}, nil
 }
 

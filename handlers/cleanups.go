@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-github/v50/github"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/githubapi"
 	"github.com/auger-dev/auger/gitops"
 )
 
@@ -31,6 +33,15 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 	pr := event.GetPullRequest()
 	installation := event.GetInstallation().GetID()
 	ctx, log := githubapp.PreparePRContext(ctx, installation, event.GetRepo(), pr.GetNumber())
+	if proposal, ok := commands.ParseProposal(pr.GetBody()); ok && pr.GetUser().GetType() == "Bot" && strings.HasPrefix(pr.GetHead().GetRef(), "auger/") {
+		// A gitops pull request Auger opened for a release that waits for a person.
+		log.Info().Bool("merged", pr.GetMerged()).Str("env", proposal.Env).Msg("proposal closed")
+		closed := commands.ProposalClosed{Proposal: proposal, Number: pr.GetNumber(), URL: pr.GetHTMLURL(), By: event.GetSender().GetLogin()}
+		if pr.GetMerged() {
+			closed.MergeCommit = pr.GetMergeCommitSHA()
+		}
+		return h.closeProposal(ctx, closed)
+	}
 	log.Info().Bool("merged", pr.GetMerged()).Msg("pull request closed: cleaning up its previews")
 	return h.cleanup(ctx, installation, commands.CleanupRequest{
 		Repo: repoRef(event.GetRepo()), Event: artifact.CleanupPRClosed, Branch: pr.GetHead().GetRef(), SHA: pr.GetHead().GetSHA(), PR: pr.GetNumber(),
@@ -67,6 +78,27 @@ func (b *Base) branchDeleted(ctx context.Context, installation int64, repo comma
 		Repo: repo, Event: artifact.CleanupBranchDeleted, Branch: branch,
 		Actor: gitops.Actor{TriggeredBy: sender, Trigger: "branch-deleted:" + repo.FullName() + ":" + branch + ":" + deliveryID},
 	})
+}
+
+// closeProposal tells a closed proposal on its application repository, through the
+// App's installation there (the event came through the gitops repository's).
+func (b *Base) closeProposal(ctx context.Context, c commands.ProposalClosed) error {
+	if b.PullRequests == nil {
+		return nil
+	}
+	app, err := b.Clients.NewAppClient()
+	if err != nil {
+		return fmt.Errorf("GitHub App client: %w", err)
+	}
+	installation, err := githubapi.RepoInstallation(ctx, app, c.Repo)
+	if err != nil {
+		return fmt.Errorf("installation of %s: %w", c.Repo.FullName(), err)
+	}
+	gh, err := b.github(installation)
+	if err != nil {
+		return err
+	}
+	return b.PullRequests.CloseProposal(ctx, gh, c)
 }
 
 func (b *Base) cleanup(ctx context.Context, installation int64, req commands.CleanupRequest) error {
