@@ -259,15 +259,20 @@ func TestForksLocksAndMovedHeads(t *testing.T) {
 	w := newReleaseWorld(t, defaultEnvironments)
 	w.repo.SetPermission("jane", "admin")
 
-	// A fork pull request is refused.
-	forkSHA := w.repo.AddCommit(githubfake.Commit{Branch: "fork-feature", Message: "from a fork", Files: map[string]string{".auger/s.yaml": w.envConfig("frontend", "staging", false)}})
+	// A fork pull request is refused. As GitHub shows it to the base repository, its head
+	// commit is on no branch here, its head.repo is the fork, and the check suite of its
+	// head names no branch and no pull request.
+	base := w.repo.AddCommit(githubfake.Commit{Branch: "main", Message: "Base", Files: map[string]string{"README.md": "frontend"}})
+	forkSHA := w.repo.AddCommit(githubfake.Commit{Message: "from a fork", Parents: []string{base}, Files: map[string]string{".auger/s.yaml": w.envConfig("frontend", "staging", false)}})
 	w.repo.AddCheckRun(forkSHA, githubfake.CheckRun{Name: "build", Conclusion: "success"})
+	fork := w.repo.AddPullRequest(githubfake.PullRequest{User: "mallory", HeadRef: "fork-feature", HeadSHA: forkSHA, Fork: true})
 	p := githubfake.Payload(t, "check_suite", "completed")
 	w.repo.Retarget(p, forkSHA)
-	p["check_suite"].(map[string]any)["pull_requests"] = []any{}
+	if suite := p["check_suite"].(map[string]any); suite["head_branch"] != nil || len(suite["pull_requests"].([]any)) != 0 {
+		t.Fatalf("a fork head's check suite: head_branch %v, pull_requests %v", suite["head_branch"], suite["pull_requests"])
+	}
 	w.fake.Deliver(t, w.hook, testSecret, "check_suite", "", p)
 	w.waitForArtifact(t, forkSHA)
-	fork := w.repo.AddPullRequest(githubfake.PullRequest{User: "mallory", HeadRef: "fork-feature", HeadSHA: forkSHA, Fork: true})
 	w.comment(t, fork, "jane", "/deploy staging", "")
 	if reply := w.reply(t, fork, 1); !strings.Contains(reply, "allowForks") {
 		t.Errorf("fork reply:\n%s", reply)
