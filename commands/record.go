@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -278,22 +277,9 @@ func (r *Recorder) build(ctx context.Context, gh GitHub, req RecordRequest, ci [
 		return r.fromUpload(req, *upload)
 	}
 
-	files, err := gh.ReadDir(ctx, req.Repo, req.SHA, EnvConfigDir)
+	configs, problems, err := ReadEnvConfigs(ctx, gh, req.Repo, req.SHA)
 	if err != nil {
 		return nil, nil, err
-	}
-	var configs []artifact.EnvConfig
-	var problems []artifact.Problem
-	for _, f := range files {
-		if ext := path.Ext(f.Path); ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		ecs, err := artifact.ParseEnvConfigs(f.Path, f.Content)
-		if err != nil {
-			problems = append(problems, problemsOf(err, f.Path)...)
-			continue
-		}
-		configs = append(configs, ecs...)
 	}
 	if len(configs) == 0 && len(problems) == 0 {
 		return nil, nil, nil
