@@ -120,18 +120,31 @@ func fillFromGit(v *artifact.Version) {
 
 func newArtifactAddCommand() *cobra.Command {
 	var (
-		in, out         string
+		in, out, envDir string
 		envFiles, items []string
 		vars            []string
 	)
 	cmd := &cobra.Command{
-		Use:   "add [--env-file .auger/x.yaml] [--var k=v] [--item name=url] [--artifact artifact.json]",
+		Use:   "add [--env-dir .auger] [--env-file .auger/x.yaml] [--var k=v] [--item name=url] [--artifact artifact.json]",
 		Short: "Add env configs, context variables and links to an artifact",
-		Args:  cobra.NoArgs,
+		Long: "Add env configs, context variables and links to an artifact. --env-dir reads a folder of env\n" +
+			"configs with the server's rules (its .yaml and .yml files, in name order; other files are not\n" +
+			"env configs; every problem at once, with file and line); --env-file adds single files after it.\n" +
+			"An env config replaces the artifact's one for the same app and env.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := readArtifact(in)
 			if err != nil {
 				return err
+			}
+			if envDir != "" {
+				configs, err := artifact.LoadEnvConfigDir(envDir)
+				if err != nil {
+					return err
+				}
+				for _, ec := range configs {
+					a.Environments = replaceEnvConfig(a.Environments, ec)
+				}
 			}
 			for _, file := range envFiles {
 				data, err := os.ReadFile(file)
@@ -182,6 +195,7 @@ func newArtifactAddCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&in, "artifact", "artifact.json", "artifact file to extend")
 	f.StringVar(&out, "out", "", "file to write (default: the --artifact file)")
+	f.StringVar(&envDir, "env-dir", "", "folder of env configs (.auger), read as the server reads it")
 	f.StringArrayVar(&envFiles, "env-file", nil, "env config file (.auger/*.yaml); repeatable")
 	f.StringArrayVar(&vars, "var", nil, "context variable name=value; repeatable")
 	f.StringArrayVar(&items, "item", nil, "link name=url; repeatable")

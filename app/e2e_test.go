@@ -354,6 +354,7 @@ func TestVersionFromPushesAndPullRequests(t *testing.T) {
 
 	// A tag push, then CI's check run completes: the artifact is a tag artifact.
 	tagged := w.commit(t, files)
+	w.repo.AddTag("v1.2.0", tagged)
 	push := githubfake.Payload(t, "push", "")
 	w.repo.Retarget(push, tagged)
 	push["ref"], push["base_ref"], push["created"] = "refs/tags/v1.2.0", nil, true
@@ -364,6 +365,8 @@ func TestVersionFromPushesAndPullRequests(t *testing.T) {
 	w.repo.AddCheckRun(tagged, githubfake.CheckRun{Name: "build", Conclusion: "success"})
 	run := githubfake.Payload(t, "check_run", "completed")
 	w.repo.Retarget(run, tagged)
+	// The run belongs to the tag push's suite, which GitHub names after the tag.
+	run["check_run"].(map[string]any)["check_suite"].(map[string]any)["head_branch"] = "v1.2.0"
 	w.fake.Deliver(t, w.hook, testSecret, "check_run", "", run)
 	a := artifactOf(t, w.waitForArtifact(t, tagged))
 	if a.Version.Event != artifact.EventTag || a.Version.Tag != "v1.2.0" {

@@ -87,7 +87,6 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			WebURL:       cfg.GitHub.WebURL,
 			Notifier:     s.notifier,
 		},
-		Refs:     handlers.NewRefs(10000),
 		AppID:    cfg.GitHub.AppID,
 		WebURL:   cfg.GitHub.WebURL,
 		Observer: s.metrics,

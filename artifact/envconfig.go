@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -38,10 +39,60 @@ func ParseEnvConfigs(file string, data []byte) ([]EnvConfig, error) {
 	return configs, nil
 }
 
-// LoadEnvConfigDir reads dir/*.yaml and dir/*.yml in name order (symbolic links and
-// other non-regular files are ignored). File is the path relative to dir's parent, as
-// in ".auger/staging.yaml". Problems in all files come back together; two env configs
-// for the same app and env are a problem too.
+// IsEnvConfigFile tells whether a file of an env config folder (.auger/) holds env
+// configs: .yaml and .yml files do; any other file there (a README, notes) is never
+// read, wherever the folder is read from.
+func IsEnvConfigFile(name string) bool {
+	ext := path.Ext(name)
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// EnvConfigFile is one file of an env config folder, read from disk or from GitHub:
+// its path as shown to users (".auger/staging.yaml") and its content.
+type EnvConfigFile struct {
+	Path    string
+	Content []byte
+}
+
+// ParseEnvConfigDir parses the files of one env config folder, in the order given (name
+// order, as a folder is listed): the rules of the folder, the same for the server, the
+// CLI and every use case. Files that are not env config files (IsEnvConfigFile) are
+// skipped. A file with any problem (YAML, fields, rules, over 1 MiB) gives no env
+// config; an env config for the same app and env as one before it, in the same file or
+// another, is a problem and is left out. It returns the valid env configs and every
+// problem, with file and line.
+func ParseEnvConfigDir(files []EnvConfigFile) ([]EnvConfig, []Problem) {
+	var docs []envConfigDoc
+	var ps []Problem
+	for _, f := range files {
+		if !IsEnvConfigFile(f.Path) {
+			continue
+		}
+		fileDocs, filePs := parseEnvConfigDocs(f.Path, f.Content)
+		ps = append(ps, filePs...)
+		if len(filePs) == 0 {
+			docs = append(docs, fileDocs...)
+		}
+	}
+	dropped := map[int]bool{}
+	for _, d := range duplicateDocs(docs) {
+		ps = append(ps, duplicateProblem(docs, d))
+		dropped[d.second] = true
+	}
+	var configs []EnvConfig
+	for i, d := range docs {
+		if !dropped[i] {
+			configs = append(configs, d.config)
+		}
+	}
+	return configs, ps
+}
+
+// LoadEnvConfigDir reads an env config folder from disk (`auger artifact add --env-dir`)
+// with the rules of ParseEnvConfigDir: dir/*.yaml and dir/*.yml in name order (symbolic
+// links and other non-regular files are ignored). File is the path relative to dir's
+// parent, as in ".auger/staging.yaml". Problems in all files come back together, in a
+// *ValidationError.
 func LoadEnvConfigDir(dir string) ([]EnvConfig, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -55,32 +106,20 @@ func LoadEnvConfigDir(dir string) ([]EnvConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load env configs from %s: %w", dir, err)
 	}
-	var docs []envConfigDoc
-	var ps []Problem
+	var files []EnvConfigFile
 	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if !e.Type().IsRegular() || ext != ".yaml" && ext != ".yml" {
+		if !e.Type().IsRegular() || !IsEnvConfigFile(e.Name()) {
 			continue
 		}
 		data, err := readLimited(filepath.Join(dir, e.Name()), maxEnvConfigFile)
 		if err != nil {
 			return nil, err
 		}
-		fileDocs, filePs := parseEnvConfigDocs(base+"/"+e.Name(), data)
-		docs = append(docs, fileDocs...)
-		ps = append(ps, filePs...)
+		files = append(files, EnvConfigFile{Path: base + "/" + e.Name(), Content: data})
 	}
-	for _, d := range duplicateDocs(docs) {
-		if docs[d.first].config.File != docs[d.second].config.File { // same-file ones are already reported
-			ps = append(ps, duplicateProblem(docs, d))
-		}
-	}
+	configs, ps := ParseEnvConfigDir(files)
 	if len(ps) > 0 {
 		return nil, asError(ps)
-	}
-	configs := make([]EnvConfig, len(docs))
-	for i, d := range docs {
-		configs[i] = d.config
 	}
 	return configs, nil
 }

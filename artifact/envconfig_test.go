@@ -81,6 +81,42 @@ func TestLoadEnvConfigDirDuplicates(t *testing.T) {
 	}
 }
 
+// ParseEnvConfigDir is the folder's rules wherever it is read from: env config files
+// only, each file all or nothing, one env config per app and env; problems as values.
+func TestParseEnvConfigDir(t *testing.T) {
+	ec := func(app string) string { return "app: " + app + "\nenv: staging\nnamespace: n\nchart: {name: ./c}\n" }
+	configs, problems := artifact.ParseEnvConfigDir([]artifact.EnvConfigFile{
+		{Path: ".auger/README.md", Content: []byte("# not YAML: [\n")},
+		{Path: ".auger/a.yaml", Content: []byte(ec("api"))},
+		{Path: ".auger/b.yml", Content: []byte(ec("web") + "---\n" + ec("worker") + "replica: 2\n")},
+		{Path: ".auger/c.yaml", Content: []byte("# again\n" + ec("api") + "---\n" + ec("cron"))},
+		{Path: ".auger/old.json", Content: []byte(`{"app": "old", "env": "staging", "namespace": "n", "chart": {"name": "./c"}}`)},
+	})
+	var got []string
+	for _, c := range configs {
+		got = append(got, c.File+":"+c.App)
+	}
+	if want := ".auger/a.yaml:api .auger/c.yaml:cron"; strings.Join(got, " ") != want {
+		t.Errorf("configs = %v, want %s", got, want)
+	}
+	var ps []string
+	for _, p := range problems {
+		ps = append(ps, p.String())
+	}
+	want := []string{
+		`.auger/b.yml:10: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, deploy, cleanup, preview`,
+		`.auger/c.yaml:2: same app "api" and env "staging" as .auger/a.yaml:1`,
+	}
+	if !reflect.DeepEqual(ps, want) {
+		t.Errorf("problems =\n%s\nwant\n%s", strings.Join(ps, "\n"), strings.Join(want, "\n"))
+	}
+	for name, want := range map[string]bool{"a.yaml": true, ".auger/b.yml": true, "c.YAML": false, "README.md": false, "x.json": false, "yaml": false} {
+		if got := artifact.IsEnvConfigFile(name); got != want {
+			t.Errorf("IsEnvConfigFile(%q) = %v", name, got)
+		}
+	}
+}
+
 func TestParseEnvConfigs(t *testing.T) {
 	const file = ".auger/staging.yaml"
 	tests := map[string]struct {

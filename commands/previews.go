@@ -234,30 +234,32 @@ func cleanupWhy(e artifact.CleanupEvent) string {
 }
 
 // envConfigs reads the env configs at sha: from the artifact recorded there when there
-// is one, else from .auger/ (at the default branch when sha is empty).
+// is one, else from .auger/ (at the default branch when sha is empty) through
+// ReadEnvConfigs, the reader recording uses. Problems in .auger/ are logged for the
+// author and leave the valid env configs to be used; a failure to look for the
+// recorded artifact is logged too, and .auger/ is read instead.
 func (p *PullRequests) envConfigs(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, sha string) ([]artifact.EnvConfig, error) {
+	log := zerolog.Ctx(ctx)
 	if sha != "" {
-		if runs, err := gh.CheckRuns(ctx, repo, sha); err == nil {
-			for _, cr := range runs {
-				if p.Recorder.own(cr) && cr.Name == CheckArtifact && cr.Conclusion == "success" {
-					if a, err := ArtifactFromCheckRun(cr); err == nil {
-						return a.Environments, nil
-					}
+		runs, err := gh.CheckRuns(ctx, repo, sha)
+		if err != nil {
+			log.Error().Err(err).Str("sha", sha).Msg("could not look for the recorded artifact; reading the env configs in " + EnvConfigDir + "/ instead")
+		}
+		for _, cr := range runs {
+			if p.Recorder.own(cr) && cr.Name == CheckArtifact && cr.Conclusion == "success" {
+				a, err := ArtifactFromCheckRun(cr)
+				if err == nil {
+					return a.Environments, nil
 				}
+				log.Error().Err(err).Int64("check_run", cr.ID).Msg("could not read the recorded artifact; reading the env configs in " + EnvConfigDir + "/ instead")
 			}
 		}
 	}
-	files, err := gh.ReadDir(ctx, repo, sha, EnvConfigDir)
-	if err != nil {
-		return nil, err
+	configs, problems, err := ReadEnvConfigs(ctx, gh, repo, sha)
+	for _, pr := range problems {
+		log.Warn().Str("sha", sha).Str("problem", pr.String()).Msg("invalid env config: left out; the valid ones are used")
 	}
-	var configs []artifact.EnvConfig
-	for _, f := range files {
-		if ecs, err := artifact.ParseEnvConfigs(f.Path, f.Content); err == nil {
-			configs = append(configs, ecs...)
-		}
-	}
-	return configs, nil
+	return configs, err
 }
 
 // Notifier tells an environment's channels (Slack, webhooks) about releases; package

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -106,15 +105,25 @@ type RecordGitHub interface {
 	GitHub
 	// PullRequestsWithHead lists the open pull requests whose head is sha, from forks too.
 	PullRequestsWithHead(ctx context.Context, repo RepoRef, sha string) ([]PullRequest, error)
+	// TagPointsAt tells whether refs/tags/<tag> exists and names the commit sha (an
+	// annotated tag peeled); a tag GitHub does not know is false, not an error.
+	TagPointsAt(ctx context.Context, repo RepoRef, tag, sha string) (bool, error)
 }
 
-// RecordRequest names a commit to record an artifact for, with what its webhook said.
+// RecordRequest names a commit to record an artifact for, with what its check event
+// said. Recording depends on nothing else: not on which process saw the push before it,
+// nor on any memory of earlier events.
 type RecordRequest struct {
-	Repo        RepoRef
-	SHA         string
-	Branch      string
-	Tag         string
-	PullRequest *PullRequestRef
+	Repo RepoRef
+	SHA  string
+	// HeadBranch is the check suite's head_branch: the ref whose push made the suite. For
+	// a branch push it is the branch; for a tag push GitHub puts the tag's name there.
+	// Record asks GitHub which of the two it is (see mayBeTag). Empty for a fork's head.
+	HeadBranch string
+	// DefaultBranch is the repository's default branch, as the event says: a suite named
+	// after it is that branch's, without asking.
+	DefaultBranch string
+	PullRequest   *PullRequestRef
 	// Commit is set when the event carried the commit's details, saving a request.
 	Commit *Commit
 }
@@ -164,7 +173,7 @@ func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordReques
 		return RecordResult{Outcome: outcome, Reason: reason}, nil
 	}
 
-	if req.Branch == "" && req.Tag == "" && req.PullRequest == nil {
+	if req.HeadBranch == "" && req.PullRequest == nil {
 		// GitHub's check events name no branch and no pull request for a fork's head:
 		// look for the pull request it heads, so the artifact says where it comes from.
 		if req.PullRequest, err = r.headOf(ctx, gh, req); err != nil {
@@ -274,7 +283,7 @@ func (r *Recorder) ciState(runs []CheckRun) ([]CheckRun, Outcome, string) {
 
 // build makes the artifact from an upload by CI, or from the env configs in .auger/.
 // It returns a nil artifact with no problems when there is nothing to release.
-func (r *Recorder) build(ctx context.Context, gh GitHub, req RecordRequest, ci []CheckRun) (*artifact.Artifact, []artifact.Problem, error) {
+func (r *Recorder) build(ctx context.Context, gh RecordGitHub, req RecordRequest, ci []CheckRun) (*artifact.Artifact, []artifact.Problem, error) {
 	var upload *CheckRun
 	for i, cr := range ci {
 		if cr.Name == CheckArtifactUpload && (upload == nil || cr.ID > upload.ID) {
@@ -285,25 +294,22 @@ func (r *Recorder) build(ctx context.Context, gh GitHub, req RecordRequest, ci [
 		return r.fromUpload(req, *upload)
 	}
 
-	files, err := gh.ReadDir(ctx, req.Repo, req.SHA, EnvConfigDir)
+	configs, problems, err := ReadEnvConfigs(ctx, gh, req.Repo, req.SHA)
 	if err != nil {
 		return nil, nil, err
 	}
-	var configs []artifact.EnvConfig
-	var problems []artifact.Problem
-	for _, f := range files {
-		if ext := path.Ext(f.Path); ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		ecs, err := artifact.ParseEnvConfigs(f.Path, f.Content)
-		if err != nil {
-			problems = append(problems, problemsOf(err, f.Path)...)
-			continue
-		}
-		configs = append(configs, ecs...)
-	}
 	if len(configs) == 0 && len(problems) == 0 {
 		return nil, nil, nil
+	}
+	branch, tag := req.HeadBranch, ""
+	if len(problems) == 0 && mayBeTag(req) {
+		isTag, err := gh.TagPointsAt(ctx, req.Repo, req.HeadBranch, req.SHA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tell whether %s of %s@%s is a tag: %w", req.HeadBranch, req.Repo.FullName(), short(req.SHA), err)
+		}
+		if isTag {
+			branch, tag = "", req.HeadBranch
+		}
 	}
 
 	commit := req.Commit
@@ -314,7 +320,7 @@ func (r *Recorder) build(ctx context.Context, gh GitHub, req RecordRequest, ci [
 		}
 		commit = &c
 	}
-	a := artifact.New(r.version(req, *commit), checkContext(ci))
+	a := artifact.New(r.version(req, branch, tag, *commit), checkContext(ci))
 	a.ID = ArtifactID(req.Repo, req.SHA)
 	a.Environments = configs
 	for _, cr := range ci {
@@ -353,11 +359,22 @@ func (r *Recorder) fromUpload(req RecordRequest, upload CheckRun) (*artifact.Art
 	return a, problems, nil
 }
 
-func (r *Recorder) version(req RecordRequest, c Commit) artifact.Version {
+// mayBeTag tells whether the suite's head_branch may name a tag rather than a branch:
+// the event does not say, and only GitHub's refs tell them apart. A pull request's head
+// and the default branch are branches; any other name is looked up among the tags
+// (one request), so that a tag's artifact is a tag's whatever its env configs hold (a
+// tag policy, "{{ .TAG }}" in values, a Deploy button) and a tag never releases as a
+// push to a branch of its name.
+func mayBeTag(req RecordRequest) bool {
+	return req.HeadBranch != "" && req.HeadBranch != req.DefaultBranch && req.PullRequest == nil
+}
+
+// version is the artifact's version: a tag's, a pull request's, or a branch push's.
+func (r *Recorder) version(req RecordRequest, branch, tag string, c Commit) artifact.Version {
 	v := artifact.Version{
 		RepositoryName: req.Repo.FullName(),
 		SHA:            req.SHA,
-		Branch:         req.Branch,
+		Branch:         branch,
 		Event:          artifact.EventPush,
 		AuthorName:     c.AuthorName,
 		AuthorEmail:    c.AuthorEmail,
@@ -367,8 +384,8 @@ func (r *Recorder) version(req RecordRequest, c Commit) artifact.Version {
 		URL:            c.HTMLURL,
 	}
 	switch {
-	case req.Tag != "":
-		v.Event, v.Tag = artifact.EventTag, req.Tag
+	case tag != "":
+		v.Event, v.Tag = artifact.EventTag, tag
 	case req.PullRequest != nil:
 		// A fork's head has no branch here (HeadRef is empty): previews are then named
 		// from the pull request's number, never from a branch of this repository.
@@ -434,7 +451,7 @@ func (r *Recorder) knownOrigin(req RecordRequest) string {
 	switch {
 	case req.PullRequest != nil && req.PullRequest.Fork != "":
 		return "fork"
-	case req.Branch != "" || req.Tag != "" || req.PullRequest != nil:
+	case req.HeadBranch != "" || req.PullRequest != nil:
 		return "base"
 	}
 	return ""

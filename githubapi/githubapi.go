@@ -649,3 +649,34 @@ func Redeliver(ctx context.Context, app *github.Client, id int64) error {
 	}
 	return nil
 }
+
+var _ commands.RecordGitHub = (*Client)(nil)
+
+// maxTagPeel bounds the tag objects TagPointsAt reads through (a tag of a tag is legal).
+const maxTagPeel = 3
+
+// TagPointsAt tells whether refs/tags/<tag> exists and names the commit sha: one
+// git/get-ref, plus one git/get-tag per tag object for an annotated tag. A tag GitHub
+// does not know, or a name that cannot be a tag's, is false, not an error.
+func (c *Client) TagPointsAt(ctx context.Context, repo commands.RepoRef, tag, sha string) (bool, error) {
+	if !plainRef(tag) || !hexSHA(sha) {
+		return false, nil
+	}
+	ref, _, err := c.gh.Git.GetRef(ctx, repo.Owner, repo.Name, "tags/"+tag)
+	if err != nil {
+		err = wrap(err, "read tag "+tag)
+		if errors.Is(err, commands.ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	obj := ref.GetObject()
+	for i := 0; obj.GetType() == "tag" && i < maxTagPeel; i++ {
+		t, _, err := c.gh.Git.GetTag(ctx, repo.Owner, repo.Name, obj.GetSHA())
+		if err != nil {
+			return false, wrap(err, "read tag object of "+tag)
+		}
+		obj = t.GetObject()
+	}
+	return obj.GetType() == "commit" && strings.EqualFold(obj.GetSHA(), sha), nil
+}

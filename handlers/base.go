@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-github/v50/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -24,9 +23,6 @@ type Base struct {
 	Recorder *commands.Recorder
 	// PullRequests runs /commands, buttons and deploy policies.
 	PullRequests *commands.PullRequests
-	// Refs remembers what push events said about commits, for the check events that
-	// follow them.
-	Refs *Refs
 	// AppID is Auger's own App: events about its own check runs are ignored.
 	AppID int64
 	// WebURL is GitHub's web base (https://github.com/), for links.
@@ -34,8 +30,8 @@ type Base struct {
 	Observer Observer
 }
 
-// github returns the GitHub adapter for an installation.
-func (b *Base) github(installationID int64) (commands.PullRequestsGitHub, error) {
+// github returns the GitHub adapter for an installation: all that every use case needs.
+func (b *Base) github(installationID int64) (*githubapi.Client, error) {
 	client, err := b.Clients.NewInstallationClient(installationID)
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client for installation %d: %w", installationID, err)
@@ -47,9 +43,11 @@ func repoRef(r *github.Repository) commands.RepoRef {
 	return commands.RepoRef{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
 }
 
-// record builds the record request of a commit from what its event said and what the
-// push event before it said, and records the artifact.
-// commit is what the event said about the commit itself, when it said anything.
+// record builds the record request of a commit from what its check event said, and
+// nothing else (any replica, before or after a restart, records the same artifact), and
+// records the artifact. headBranch is the suite's head_branch (a tag's name for a tag
+// push's suite: the Recorder tells them apart); commit is what the event said about the
+// commit itself, when it said anything.
 func (b *Base) record(ctx context.Context, installationID int64, repo *github.Repository, sha, headBranch string, prs []*github.PullRequest, commit *commands.Commit) error {
 	log := zerolog.Ctx(ctx)
 	gh, err := b.github(installationID)
@@ -57,17 +55,8 @@ func (b *Base) record(ctx context.Context, installationID int64, repo *github.Re
 		return err
 	}
 	ref := repoRef(repo)
-	req := commands.RecordRequest{Repo: ref, SHA: sha, Branch: headBranch, Commit: commit}
-	if seen, ok := b.Refs.Get(ref.FullName(), sha); ok {
-		req.Tag = seen.Tag
-		if seen.Branch != "" {
-			req.Branch = seen.Branch
-		}
-		if req.Commit == nil {
-			req.Commit = seen.Commit
-		}
-	}
-	if len(prs) > 0 && req.Tag == "" {
+	req := commands.RecordRequest{Repo: ref, SHA: sha, HeadBranch: headBranch, DefaultBranch: repo.GetDefaultBranch(), Commit: commit}
+	if len(prs) > 0 {
 		pr := prs[0]
 		req.PullRequest = &commands.PullRequestRef{
 			Number:  pr.GetNumber(),
@@ -102,17 +91,6 @@ func (b *Base) record(ctx context.Context, installationID int64, repo *github.Re
 	}
 	ev.Str("sha", sha).Str("outcome", outcome).Str("reason", res.Reason).Msg("artifact recording")
 	return nil
-}
-
-// branchOf returns the branch or tag a ref names.
-func branchOf(ref string) (branch, tag string) {
-	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
-		return b, ""
-	}
-	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
-		return "", t
-	}
-	return "", ""
 }
 
 // headCommit converts the commit a check suite event carries.

@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // rawPrefix serves download_url, the way raw.githubusercontent.com serves file
@@ -297,23 +298,53 @@ func lines(s string) int {
 	return n
 }
 
-// getRef implements git/get-ref for heads/<branch> and tags/<tag>.
+// getRef implements git/get-ref for heads/<branch> and tags/<tag>; an annotated tag's
+// ref points at its tag object.
 func getRef(c *call) reply {
 	ref := c.params["ref"]
 	var sha string
+	kind := "commit"
 	switch {
 	case strings.HasPrefix(ref, "heads/"):
 		sha = c.repo.branches[strings.TrimPrefix(ref, "heads/")]
 	case strings.HasPrefix(ref, "tags/"):
-		sha = c.repo.tags[strings.TrimPrefix(ref, "tags/")]
+		name := strings.TrimPrefix(ref, "tags/")
+		sha = c.repo.tags[name]
+		if obj := c.repo.tagObjects[name]; obj != nil {
+			sha, kind = obj.SHA, "tag"
+		}
 	}
 	if sha == "" {
 		return c.notFound()
+	}
+	objURL := c.repo.apiURL("git/commits/%s", sha)
+	if kind == "tag" {
+		objURL = c.repo.apiURL("git/tags/%s", sha)
 	}
 	return okJSON(map[string]any{
 		"ref":     "refs/" + ref,
 		"node_id": nodeIDFor("Ref", c.repo.FullName()+":"+ref),
 		"url":     c.repo.apiURL("git/refs/%s", ref),
-		"object":  map[string]any{"type": "commit", "sha": sha, "url": c.repo.apiURL("git/commits/%s", sha)},
+		"object":  map[string]any{"type": kind, "sha": sha, "url": objURL},
 	})
+}
+
+// getTag implements git/get-tag: an annotated tag's object, by its sha.
+func getTag(c *call) reply {
+	for _, obj := range c.repo.tagObjects {
+		if obj.SHA != c.params["tag_sha"] {
+			continue
+		}
+		return okJSON(map[string]any{
+			"sha":          obj.SHA,
+			"node_id":      nodeIDFor("Tag", c.repo.FullName()+":"+obj.SHA),
+			"url":          c.repo.apiURL("git/tags/%s", obj.SHA),
+			"tag":          obj.Tag,
+			"message":      obj.Message,
+			"tagger":       map[string]any{"name": obj.Tagger, "email": "jane@example.com", "date": obj.Time.Format(time.RFC3339)},
+			"object":       map[string]any{"type": "commit", "sha": obj.Commit, "url": c.repo.apiURL("git/commits/%s", obj.Commit)},
+			"verification": map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil},
+		})
+	}
+	return c.notFound()
 }

@@ -7,9 +7,9 @@
 // A Fake is one GitHub with one App (id 1, slug "auger", an RSA key generated once per
 // test binary): give Auger its URL, AppID and PrivateKeyPEM. Tests then set the world
 // up with AddInstallation (an account that installed the App), AddRepo and the Repo
-// methods (AddCommit with the full tree of each commit, AddCheckRun for CI's check
-// runs, AddStatus, AddPullRequest, AddReview, AddComment, SetPermission,
-// AddTeamMember), run Auger, and assert on what it left behind (CheckRuns, Statuses,
+// methods (AddCommit with the full tree of each commit, AddTag and AddAnnotatedTag,
+// AddCheckRun for CI's check runs, AddStatus, AddPullRequest, AddReview, AddComment,
+// SetPermission, AddTeamMember), run Auger, and assert on what it left behind (CheckRuns, Statuses,
 // Comments, Reactions, Deployments, PullRequests, Head) and on how it got there
 // (Requests, Count).
 //

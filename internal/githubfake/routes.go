@@ -43,5 +43,6 @@ func operations() map[string]operation {
 		"pulls/list":                                      {authRepo, listPulls},
 		"teams/get-membership-for-user-in-org":            {authOrg, getTeamMembership},
 		"git/get-ref":                                     {authRepo, getRef},
+		"git/get-tag":                                     {authRepo, getTag},
 	}
 }

@@ -22,8 +22,9 @@ type Repo struct {
 	f             *Fake
 	defaultBranch string
 	commits       map[string]*Commit
-	branches      map[string]string // branch → head sha
-	tags          map[string]string // tag → sha
+	branches      map[string]string     // branch → head sha
+	tags          map[string]string     // tag → the commit it names
+	tagObjects    map[string]*tagObject // annotated tag → its tag object
 	checkRuns     []*CheckRun
 	suites        map[string]int64 // sha + "\x00" + app slug → check suite id
 	statuses      []*Status
@@ -248,6 +249,7 @@ func (f *Fake) AddRepo(owner, name string) *Repo {
 		commits:       map[string]*Commit{},
 		branches:      map[string]string{},
 		tags:          map[string]string{},
+		tagObjects:    map[string]*tagObject{},
 		suites:        map[string]int64{},
 		reviews:       map[int][]*Review{},
 		reactions:     map[int64][]reaction{},
@@ -353,11 +355,35 @@ func (r *Repo) DeleteBranch(branch string) {
 	delete(r.branches, branch)
 }
 
-// AddTag creates a lightweight tag.
+// AddTag creates a lightweight tag: refs/tags/<tag> points at the commit.
 func (r *Repo) AddTag(tag, sha string) {
 	r.f.mu.Lock()
 	defer r.f.mu.Unlock()
 	r.tags[tag] = sha
+	delete(r.tagObjects, tag)
+}
+
+// tagObject is an annotated tag's object: refs/tags/<tag> points at it, and it at the
+// commit.
+type tagObject struct {
+	SHA, Tag, Message, Commit string
+	Tagger                    string
+	Time                      time.Time
+}
+
+// AddAnnotatedTag creates an annotated tag (git tag -a): refs/tags/<tag> points at a tag
+// object, which git/get-tag reads and which names the commit. It returns the tag
+// object's sha.
+func (r *Repo) AddAnnotatedTag(tag, sha, message string) string {
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	obj := &tagObject{Tag: tag, Message: message, Commit: sha, Tagger: "Jane Doe", Time: now()}
+	h := sha1.New()
+	fmt.Fprintf(h, "tag\x00%s\x00%s\x00%s\x00%d", tag, sha, message, obj.Time.UnixNano())
+	obj.SHA = hex.EncodeToString(h.Sum(nil))
+	r.tags[tag] = sha
+	r.tagObjects[tag] = obj
+	return obj.SHA
 }
 
 // Head returns the commit a branch points at, or "".

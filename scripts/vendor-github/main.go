@@ -55,6 +55,7 @@ var operations = []string{
 	"pulls/list",
 	"teams/get-membership-for-user-in-org",
 	"git/get-ref",
+	"git/get-tag",
 }
 
 // webhookExample names one payload kept from @octokit/webhooks-examples: the first
