@@ -145,11 +145,13 @@ type Cleaned struct {
 // idempotent: an app already gone changes nothing.
 func (p *PullRequests) Cleanup(ctx context.Context, gh PullRequestsGitHub, req CleanupRequest) ([]Cleaned, error) {
 	configs, err := p.envConfigs(ctx, gh, req.Repo, req.SHA)
-	if errors.Is(err, ErrNotFound) || len(configs) == 0 {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	case err != nil:
+		return nil, err // GitHub failed: the delivery fails, and its redelivery retries
+	case len(configs) == 0:
+		return nil, nil
 	}
 	a := &artifact.Artifact{ID: "cleanup", Version: artifact.Version{RepositoryName: req.Repo.FullName(), SHA: req.SHA,
 		Branch: req.Branch, SourceBranch: req.Branch, Event: artifact.EventPush}}

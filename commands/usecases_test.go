@@ -131,7 +131,7 @@ func TestDeployCheckRunEndsWithoutAnAgent(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			u := newUseCases(t, tc.rules)
-			u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{Branch: "feature"})
+			u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main"})
 			if err := u.comment("jane", "/deploy staging", 1); err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +161,7 @@ func TestDeployCheckRunEndsWithoutAnAgent(t *testing.T) {
 // run, resumes on the next event for the commit, and is then marked done.
 func TestPolicyReleaseResumesAndSaysWhatFailed(t *testing.T) {
 	u := newUseCases(t, commands.EnvironmentRules{Name: "staging"})
-	res := u.record(map[string]string{"staging.yaml": stagingConfig + "deploy: {branch: main, event: push}\n"}, commands.RecordRequest{Branch: "main"})
+	res := u.record(map[string]string{"staging.yaml": stagingConfig + "deploy: {branch: main, event: push}\n"}, commands.RecordRequest{HeadBranch: "main", DefaultBranch: "main"})
 	u.gh.Rules.Contains = map[string]bool{"main@" + headSHA: true}
 	ctx := context.Background()
 
@@ -206,7 +206,7 @@ func TestPolicyReleaseResumesAndSaysWhatFailed(t *testing.T) {
 // holds that lock.
 func TestLocksKnowTheArtifactsApps(t *testing.T) {
 	u := newUseCases(t, commands.EnvironmentRules{Name: "staging"})
-	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{Branch: "feature"})
+	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main"})
 	if err := u.comment("jane", "/lock staging web release freeze", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestProposalIsNotToldAsARelease(t *testing.T) {
 	gitopsPRs := &fakeGitopsPRs{}
 	u := newUseCases(t, commands.EnvironmentRules{Name: "staging", PullRequests: true, GitopsRepo: commands.RepoRef{Owner: "acme", Name: "gitops"},
 		GitopsGitHub: func(context.Context) (commands.GitopsPullRequests, error) { return gitopsPRs, nil }})
-	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{Branch: "feature"})
+	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main"})
 	if err := u.comment("jane", "/deploy staging", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestClosedProposalIsCancelled(t *testing.T) {
 	gitopsPRs := &fakeGitopsPRs{}
 	u := newUseCases(t, commands.EnvironmentRules{Name: "staging", PullRequests: true, GitopsRepo: commands.RepoRef{Owner: "acme", Name: "gitops"},
 		GitopsGitHub: func(context.Context) (commands.GitopsPullRequests, error) { return gitopsPRs, nil }})
-	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{Branch: "feature"})
+	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main"})
 	if err := u.comment("jane", "/deploy staging", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestClosedProposalIsCancelled(t *testing.T) {
 func TestPreviewDeploymentURLIsFilled(t *testing.T) {
 	u := newUseCases(t, commands.EnvironmentRules{Name: "preview", LiveStatus: true, URL: "https://{{ .APP }}.preview.example.test"})
 	u.record(map[string]string{"preview.yaml": "app: web\nenv: preview\nnamespace: preview\npreview: true\nchart: {name: charts/web}\n"},
-		commands.RecordRequest{Branch: "feature", PullRequest: &commands.PullRequestRef{Number: 5, HeadRef: "feature", BaseRef: "main", URL: "https://github.test/acme/web/pull/5"}})
+		commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main", PullRequest: &commands.PullRequestRef{Number: 5, HeadRef: "feature", BaseRef: "main", URL: "https://github.test/acme/web/pull/5"}})
 	if err := u.comment("jane", "/deploy preview", 1); err != nil {
 		t.Fatal(err)
 	}

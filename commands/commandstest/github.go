@@ -112,7 +112,17 @@ type Contents struct {
 	// Files maps a sha to its files by path.
 	Files   map[string]map[string]string
 	Commits map[string]commands.Commit
+	// Tags maps a tag to the commit it points at.
+	Tags map[string]string
 	log
+}
+
+// TagPointsAt tells whether Tags has tag at sha.
+func (c *Contents) TagPointsAt(_ context.Context, _ commands.RepoRef, tag, sha string) (bool, error) {
+	if err := c.call("TagPointsAt", tag); err != nil {
+		return false, err
+	}
+	return c.Tags[tag] == sha, nil
 }
 
 // ReadDir lists the files directly in dir at sha.
