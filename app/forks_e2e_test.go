@@ -449,7 +449,12 @@ func TestForkPushPolicy(t *testing.T) {
 	if run := w.waitForArtifact(t, lone); !strings.Contains(run.Output.Summary, "**Not releasable to staging**: its origin is unknown") {
 		t.Errorf("lone commit's artifact:\n%s", run.Output.Summary)
 	}
-	waitForLog(t, w.logs, `"message":"policy release skipped"`, "allowForks", lone[:7])
+	waitForLog(t, w.logs, `"message":"policy release refused"`, "allowForks", lone[:7])
+	// The refusal is told where people look: the artifact check run's policy section.
+	waitFor(t, func() bool {
+		run := w.waitForArtifact(t, lone)
+		return strings.Contains(run.Output.Summary, "⛔ `frontend` not released to **staging**: allowForks")
+	})
 
 	if got := w.gitops(t, "rev-parse", "main"); got != released {
 		t.Errorf("a fork's commit was released by policy:\n%s", w.gitops(t, "log", "-3", "--format=%B", "main"))
