@@ -86,11 +86,6 @@ func (t Target) folder() ([]string, error) {
 	return append(parts, t.App), nil
 }
 
-func (t Target) folderName() string {
-	parts, _ := t.folder()
-	return strings.Join(parts, "/")
-}
-
 // Release writes the rendered files of one app into its environment's folder, replacing
 // what was there, and returns the new commit, or the current one when nothing changed.
 func (r *Repo) Release(ctx context.Context, rel Release) (Result, error) {
