@@ -114,7 +114,7 @@ func (a *Artifact) Resolve(ec EnvConfig) (EnvConfig, error) {
 	}{{"app", out.App}, {"env", out.Env}, {"namespace", out.Namespace}} {
 		if f.value == "" {
 			ps.add(root.key(f.name), "required (empty after templating)")
-		} else if msg := dnsLabelProblem(f.value); msg != "" {
+		} else if msg := DNSLabelProblem(f.value); msg != "" {
 			ps.add(root.key(f.name), "%s", msg)
 		}
 	}

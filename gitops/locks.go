@@ -29,13 +29,13 @@ type Lock struct {
 }
 
 func lockParts(env, app string) ([]string, error) {
-	if !dnsLabel.MatchString(env) {
-		return nil, fmt.Errorf("env %q: not a DNS-1123 label", env)
+	if err := checkLabel("env", env); err != nil {
+		return nil, err
 	}
 	name := envLockName
 	if app != "" {
-		if !dnsLabel.MatchString(app) {
-			return nil, fmt.Errorf("app %q: not a DNS-1123 label", app)
+		if err := checkLabel("app", app); err != nil {
+			return nil, err
 		}
 		name = app
 	}

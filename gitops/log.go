@@ -160,7 +160,7 @@ func (st *state) apps(t Target) ([]string, error) {
 	var names []string
 	for folder := range st.idx.Folders {
 		rest, ok := strings.CutPrefix(folder, prefix)
-		if ok && rest != "" && !strings.Contains(rest, "/") && dnsLabel.MatchString(rest) {
+		if ok && rest != "" && !strings.Contains(rest, "/") && checkLabel("app", rest) == nil {
 			names = append(names, rest)
 		}
 	}

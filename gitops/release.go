@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -65,15 +64,22 @@ type Record struct {
 	Time        time.Time        `json:"time"`
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+// checkLabel refuses a value that is not a DNS-1123 label, naming its field: env and
+// app names become folder names.
+func checkLabel(field, value string) error {
+	if msg := artifact.DNSLabelProblem(value); msg != "" {
+		return fmt.Errorf("%s %s", field, msg)
+	}
+	return nil
+}
 
 // folder validates t and returns the path parts of its app folder.
 func (t Target) folder() ([]string, error) {
-	if !dnsLabel.MatchString(t.Env) {
-		return nil, fmt.Errorf("env %q: not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)", t.Env)
+	if err := checkLabel("env", t.Env); err != nil {
+		return nil, err
 	}
-	if !dnsLabel.MatchString(t.App) {
-		return nil, fmt.Errorf("app %q: not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)", t.App)
+	if err := checkLabel("app", t.App); err != nil {
+		return nil, err
 	}
 	p := t.Path
 	if p == "" {
