@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // builtinVars are the template variables Auger sets itself. They win over context keys
@@ -35,7 +37,7 @@ func (a *Artifact) Vars(ec EnvConfig) map[string]string {
 	}
 	v := a.Version
 	vars["SHA"] = v.SHA
-	vars["SHORT_SHA"] = v.SHA[:min(len(v.SHA), 7)]
+	vars["SHORT_SHA"] = text.Short(v.SHA)
 	vars["BRANCH"] = v.Branch
 	if v.Branch == "" {
 		vars["BRANCH"] = v.SourceBranch

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // File names Auger writes into an app folder besides the rendered objects.
@@ -167,7 +168,7 @@ func (r *Repo) release(ctx context.Context, rel Release, proposal string) (Resul
 		}
 		return &plan{
 			root:    root,
-			subject: fmt.Sprintf("Release %s %s to %s", rel.App, short(rel.Version.SHA), rel.Env),
+			subject: fmt.Sprintf("Release %s %s to %s", rel.App, text.Short(rel.Version.SHA), rel.Env),
 			trailers: Trailers{
 				Action: ActionRelease, App: rel.App, Env: rel.Env, Artifact: rel.Artifact,
 				Repository: rel.Version.RepositoryName, Sha: rel.Version.SHA,
@@ -216,13 +217,6 @@ func kustomization(files map[string][]byte) []byte {
 		b.WriteString("- " + n + "\n")
 	}
 	return []byte(b.String())
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // recorded returns the commit that already carries trigger for folder, if any.
