@@ -213,8 +213,8 @@ func (s *Server) webhookAccepted(w http.ResponseWriter, r *http.Request, event s
 	githubapp.DefaultResponseCallback(w, r, event, handled)
 }
 
-// Drain stops taking webhooks and waits for the queued events and notifications: what
-// Run does on shutdown, for servers a caller serves itself (tests).
+// Drain stops taking webhooks and waits for the queued events and notifications. Run
+// does it on shutdown; a caller that serves Handler itself (tests) calls it.
 func (s *Server) Drain(ctx context.Context) error {
 	s.ready.Store(false)
 	return errors.Join(s.queue.Drain(ctx), s.notifier.Wait(ctx))
@@ -265,9 +265,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout)
 	defer cancel()
 	httpErr := srv.Shutdown(shutdown)
-	drainErr := s.queue.Drain(shutdown)
-	notifyErr := s.notifier.Wait(shutdown)
-	if err := errors.Join(httpErr, drainErr, notifyErr); err != nil {
+	if err := errors.Join(httpErr, s.Drain(shutdown)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	s.log.Info().Msg("stopped")
