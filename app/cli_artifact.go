@@ -12,6 +12,7 @@ import (
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/githubapi"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 func newArtifactCommand() *cobra.Command {
@@ -64,7 +65,7 @@ func newArtifactCreateCommand() *cobra.Command {
 			if err := writeArtifact(out, a); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created artifact %s for %s %s (%s) in %s\n", a.ID, a.Version.RepositoryName, short(a.Version.SHA), a.Version.Event, out)
+			fmt.Fprintf(cmd.OutOrStdout(), "created artifact %s for %s %s (%s) in %s\n", a.ID, a.Version.RepositoryName, text.Short(a.Version.SHA), a.Version.Event, out)
 			return nil
 		},
 	}
@@ -260,7 +261,7 @@ func newArtifactPushCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "uploaded artifact %s to %s@%s: %s\n", a.ID, a.Version.RepositoryName, short(a.Version.SHA), cr.HTMLURL)
+			fmt.Fprintf(cmd.OutOrStdout(), "uploaded artifact %s to %s@%s: %s\n", a.ID, a.Version.RepositoryName, text.Short(a.Version.SHA), cr.HTMLURL)
 			return nil
 		},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 func newRenderCommand() *cobra.Command {
@@ -140,18 +141,11 @@ func printReleased(cmd *cobra.Command, env commands.Environment, r commands.Rele
 		folder = r.Env
 	}
 	if !r.Result.Changed {
-		fmt.Fprintf(w, "%s %s is already released to %s (gitops commit %s); nothing to do\n", r.App, short(sha), r.Env, short(r.Result.Commit))
+		fmt.Fprintf(w, "%s %s is already released to %s (gitops commit %s); nothing to do\n", r.App, text.Short(sha), r.Env, text.Short(r.Result.Commit))
 		return
 	}
-	fmt.Fprintf(w, "released %s %s to %s: gitops commit %s on %s of %s\n", r.App, short(sha), r.Env, short(r.Result.Commit), r.Result.Branch, env.Repo)
+	fmt.Fprintf(w, "released %s %s to %s: gitops commit %s on %s of %s\n", r.App, text.Short(sha), r.Env, text.Short(r.Result.Commit), r.Result.Branch, env.Repo)
 	fmt.Fprintf(w, "  %s/%s/: %s\n", folder, r.App, strings.Join(append(r.Files, gitops.KustomizationFile, gitops.RecordFile), ", "))
-}
-
-func short(s string) string {
-	if len(s) > 7 {
-		return s[:7]
-	}
-	return s
 }
 
 func newRollbackCommand() *cobra.Command {
@@ -182,11 +176,11 @@ func newRollbackCommand() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if !rb.Result.Changed {
-				fmt.Fprintf(w, "%s in %s already runs release %d (%s); nothing to do\n", app, env, rb.To.Number, short(rb.To.Sha))
+				fmt.Fprintf(w, "%s in %s already runs release %d (%s); nothing to do\n", app, env, rb.To.Number, text.Short(rb.To.Sha))
 				return nil
 			}
 			fmt.Fprintf(w, "rolled back %s in %s to release %d (%s, gitops commit %s): gitops commit %s\n",
-				app, env, rb.To.Number, short(rb.To.Sha), short(rb.To.Commit), short(rb.Result.Commit))
+				app, env, rb.To.Number, text.Short(rb.To.Sha), text.Short(rb.To.Commit), text.Short(rb.Result.Commit))
 			return nil
 		},
 	}
@@ -234,7 +228,7 @@ func newReleasesCommand() *cobra.Command {
 			fmt.Fprintln(tw, "#\tTIME\tAPP\tACTION\tSHA\tTRIGGERED BY\tGITOPS COMMIT\tARTIFACT")
 			for _, e := range log {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Number, e.Time.Format("2006-01-02 15:04:05"), e.App, e.Action,
-					dash(short(e.Sha)), dash(e.TriggeredBy), short(e.Commit), dash(e.Artifact))
+					dash(text.Short(e.Sha)), dash(e.TriggeredBy), text.Short(e.Commit), dash(e.Artifact))
 			}
 			return tw.Flush()
 		},
@@ -280,10 +274,10 @@ func newEnvCommand() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if !res.Changed {
-				fmt.Fprintf(w, "environment %s is already set up (gitops commit %s)\n", name, short(res.Commit))
+				fmt.Fprintf(w, "environment %s is already set up (gitops commit %s)\n", name, text.Short(res.Commit))
 				return nil
 			}
-			fmt.Fprintf(w, "created environment %s: gitops commit %s\n", name, short(res.Commit))
+			fmt.Fprintf(w, "created environment %s: gitops commit %s\n", name, text.Short(res.Commit))
 			for _, f := range files {
 				fmt.Fprintf(w, "  %s\n", f)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/githubapi"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 func newCleanupCommand() *cobra.Command {
@@ -35,7 +36,7 @@ func newCleanupCommand() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s is not in %s; nothing to do\n", app, env)
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s from %s: gitops commit %s\n", app, env, short(res.Commit))
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s from %s: gitops commit %s\n", app, env, text.Short(res.Commit))
 			return nil
 		},
 	}
@@ -81,7 +82,7 @@ func newStatusCommand() *cobra.Command {
 						locked = "by " + st.Lock.By
 					}
 					e := st.Current
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", st.App, e.Number, e.Action, dash(short(e.Sha)), dash(e.TriggeredBy), e.Time.Format("2006-01-02 15:04:05"), locked)
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", st.App, e.Number, e.Action, dash(text.Short(e.Sha)), dash(e.TriggeredBy), e.Time.Format("2006-01-02 15:04:05"), locked)
 				}
 				return tw.Flush()
 			}
@@ -117,7 +118,7 @@ func newStatusCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "deleted stale %s (branch %s is gone): gitops commit %s\n", rec.App, branch, short(res.Commit))
+				fmt.Fprintf(w, "deleted stale %s (branch %s is gone): gitops commit %s\n", rec.App, branch, text.Short(res.Commit))
 			}
 			return nil
 		},

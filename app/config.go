@@ -16,6 +16,8 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/auger-dev/auger/artifact"
 )
 
 // Defaults, applied in one place (Config.applyDefaults).
@@ -357,7 +359,6 @@ func (c *Config) resolveSecrets(env map[string]string) []string {
 }
 
 var (
-	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	ownerName  = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
 	teamSlug   = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
 	githubUser = regexp.MustCompile(`^[A-Za-z0-9-]+(\[bot\])?$`)
@@ -412,10 +413,9 @@ func (c *Config) validate() []string {
 		if e.Name != "" {
 			at = fmt.Sprintf("environments[%d] (%s)", i, e.Name)
 		}
-		switch {
-		case !dnsLabel.MatchString(e.Name):
-			add("%s.name: %q is not a DNS-1123 label (lower case letters, digits and '-')", at, e.Name)
-		case seen[e.Name]:
+		if msg := artifact.DNSLabelProblem(e.Name); msg != "" {
+			add("%s.name: %s", at, msg)
+		} else if seen[e.Name] {
 			add("%s.name: %q is defined twice", at, e.Name)
 		}
 		seen[e.Name] = true

@@ -125,7 +125,7 @@ charts:
 		"github.appID: required: set AUGER_GITHUB_APP_ID",
 		"github.webhookSecret: required",
 		"github.privateKey: not a PEM private key",
-		`environments[0] (Staging).name: "Staging" is not a DNS-1123 label`,
+		`environments[0] (Staging).name: "Staging": not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)`,
 		"environments[0] (Staging).gitops: give repository",
 		"environments[1] (prod).gitops: give repository or url, not both",
 		`environments[1] (prod).release.mode: "yolo"`,

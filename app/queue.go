@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 )
@@ -28,8 +29,14 @@ type queue struct {
 	closing bool
 	workers sync.WaitGroup
 
-	seen *deliveries
+	// seen holds the ids of deliveries in flight or handled, the least recently
+	// started forgotten first; a failed or refused delivery is removed, so its
+	// redelivery runs.
+	seen *lru.Cache[string, struct{}]
 }
+
+// maxDeliveries is how many delivery ids the queue remembers to skip redeliveries.
+const maxDeliveries = 10000
 
 type queuedEvent struct {
 	d      githubapp.Dispatch
@@ -40,7 +47,9 @@ type queuedEvent struct {
 var _ githubapp.Scheduler = (*queue)(nil)
 
 func newQueue(size, workers int, timeout time.Duration, log zerolog.Logger, m *metrics) *queue {
-	q := &queue{items: make(chan queuedEvent, size), timeout: timeout, log: log, m: m, seen: newDeliveries(10000)}
+	// lru.New fails only for a size below 1.
+	seen, _ := lru.New[string, struct{}](maxDeliveries)
+	q := &queue{items: make(chan queuedEvent, size), timeout: timeout, log: log, m: m, seen: seen}
 	for i := 0; i < workers; i++ {
 		q.workers.Add(1)
 		go q.work()
@@ -56,7 +65,7 @@ func (q *queue) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	if !json.Valid(d.Payload) {
 		return githubapp.ValidationError{EventType: d.EventType, DeliveryID: d.DeliveryID, Cause: errMalformed}
 	}
-	if d.DeliveryID != "" && !q.seen.start(d.DeliveryID) {
+	if d.DeliveryID != "" && q.start(d.DeliveryID) {
 		q.m.webhooks.WithLabelValues(d.EventType, "duplicate").Inc()
 		zerolog.Ctx(ctx).Info().Msg("delivery already handled or in flight; skipping it")
 		return nil
@@ -64,7 +73,7 @@ func (q *queue) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closing {
-		q.seen.forget(d.DeliveryID)
+		q.seen.Remove(d.DeliveryID)
 		q.m.drops.Inc()
 		return githubapp.ErrCapacityExceeded
 	}
@@ -73,10 +82,17 @@ func (q *queue) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 		q.m.queueDepth.Inc()
 		return nil
 	default:
-		q.seen.forget(d.DeliveryID)
+		q.seen.Remove(d.DeliveryID)
 		q.m.drops.Inc()
 		return githubapp.ErrCapacityExceeded
 	}
+}
+
+// start marks a delivery in flight and reports whether it was already in flight or
+// handled.
+func (q *queue) start(id string) (seen bool) {
+	seen, _ = q.seen.ContainsOrAdd(id, struct{}{})
+	return seen
 }
 
 func (q *queue) work() {
@@ -105,9 +121,7 @@ func (q *queue) handle(ev queuedEvent) {
 		outcome = "failed"
 		ev.logger.Error().Err(err).Msg("webhook handler failed")
 		// A redelivery of a failed event must run again.
-		q.seen.forget(ev.d.DeliveryID)
-	} else {
-		q.seen.done(ev.d.DeliveryID)
+		q.seen.Remove(ev.d.DeliveryID)
 	}
 	q.m.webhooks.WithLabelValues(ev.d.EventType, outcome).Inc()
 	q.m.handled.WithLabelValues(ev.d.EventType, outcome).Observe(since(start))
@@ -129,46 +143,4 @@ func (q *queue) Drain(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("drain webhook queue: %d events not handled: %w", len(q.items), ctx.Err())
 	}
-}
-
-// deliveries remembers recent delivery ids (bounded, oldest forgotten first).
-type deliveries struct {
-	mu    sync.Mutex
-	state map[string]bool // false: in flight, true: handled
-	order []string
-	max   int
-}
-
-func newDeliveries(max int) *deliveries {
-	return &deliveries{state: map[string]bool{}, max: max}
-}
-
-// start reports whether id is new, and marks it in flight.
-func (d *deliveries) start(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.state[id]; ok {
-		return false
-	}
-	d.state[id] = false
-	d.order = append(d.order, id)
-	for len(d.order) > d.max {
-		delete(d.state, d.order[0])
-		d.order = d.order[1:]
-	}
-	return true
-}
-
-func (d *deliveries) done(id string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.state[id]; ok {
-		d.state[id] = true
-	}
-}
-
-func (d *deliveries) forget(id string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.state, id)
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 )
 
@@ -97,6 +99,48 @@ func TestQueueSkipsRedeliveriesButRetriesFailures(t *testing.T) {
 	if failing.handled.Load() != 2 {
 		t.Errorf("a failed event's redelivery ran %d times, want 2", failing.handled.Load())
 	}
+}
+
+// A failed delivery is forgotten so its redelivery runs; forgetting it must leave no
+// trace that later pushes out what the queue still remembers. With room for two ids,
+// a failed "a", its successful redelivery and "b" are both remembered: a third "a" is
+// skipped.
+func TestQueueDedupeForgetsFailedDeliveriesCleanly(t *testing.T) {
+	release := make(chan struct{})
+	close(release)
+	q := newQueue(10, 1, time.Minute, zerolog.Nop(), newMetrics())
+	seen, err := lru.New[string, struct{}](2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.seen = seen
+	ctx := context.Background()
+	failing := &blockingHandler{release: release, fail: true}
+	ok := &blockingHandler{release: release}
+	for i, step := range []struct {
+		h  *blockingHandler
+		id string
+	}{{failing, "a"}, {ok, "a"}, {ok, "b"}, {ok, "a"}} {
+		if err := q.Schedule(ctx, dispatch(step.h, step.id)); err != nil {
+			t.Fatal(err)
+		}
+		// Let the worker finish it (the last one is skipped), forgetting included.
+		for deadline := time.Now().Add(5 * time.Second); finished(q) < min(i+1, 3) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := q.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if failing.handled.Load() != 1 || ok.handled.Load() != 2 {
+		t.Errorf("handled: failing %d, ok %d; want 1 and 2 (the third \"a\" is a redelivery of a handled event)", failing.handled.Load(), ok.handled.Load())
+	}
+}
+
+// finished counts the events the queue's workers are done with, handled or failed.
+func finished(q *queue) int {
+	return int(testutil.ToFloat64(q.m.webhooks.WithLabelValues("push", "handled")) +
+		testutil.ToFloat64(q.m.webhooks.WithLabelValues("push", "failed")))
 }
 
 func TestQueueMalformedPayload(t *testing.T) {

@@ -212,10 +212,10 @@ func (s *Server) webhookAccepted(w http.ResponseWriter, r *http.Request, event s
 	githubapp.DefaultResponseCallback(w, r, event, handled)
 }
 
-// Drain stops taking webhooks and waits for the queued events and notifications: what
-// Run does on shutdown, for servers a caller serves itself (tests).
+// Drain stops taking webhooks and waits for the queued events and notifications. Run
+// does it on shutdown; a caller that serves Handler itself (tests) calls it.
 func (s *Server) Drain(ctx context.Context) error {
-	s.ready.Store(false)
+	s.SetReady(false)
 	return errors.Join(s.queue.Drain(ctx), s.notifier.Wait(ctx))
 }
 
@@ -231,10 +231,10 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.ready.Store(true)
+	s.SetReady(true)
 	s.log.Info().Str("listen", ln.Addr().String()).Int64("app_id", s.cfg.GitHub.AppID).
 		Int("environments", len(s.cfg.Environments)).Msg("auger serving")
 	if window := s.cfg.Server.CatchUpWindow; window > 0 {
@@ -259,14 +259,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.ready.Store(false)
+	s.SetReady(false)
 	s.log.Info().Msg("stopping: no new webhooks, draining the queue")
 	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout)
 	defer cancel()
 	httpErr := srv.Shutdown(shutdown)
-	drainErr := s.queue.Drain(shutdown)
-	notifyErr := s.notifier.Wait(shutdown)
-	if err := errors.Join(httpErr, drainErr, notifyErr); err != nil {
+	if err := errors.Join(httpErr, s.Drain(shutdown)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	s.log.Info().Msg("stopped")

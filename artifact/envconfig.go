@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // maxEnvConfigFile caps one .auger/ file; env configs are a screen or two of YAML.
@@ -341,7 +343,7 @@ func nodeKind(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", truncate(n.Value, 40))
+		return fmt.Sprintf("%q", text.Truncate(n.Value, 40))
 	case yaml.AliasNode:
 		return "an alias"
 	default:

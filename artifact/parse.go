@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // Parse reads an artifact in the seed JSON format and validates it. It is strict: an
@@ -199,7 +201,7 @@ func jsonKind(v any) string {
 	case []any:
 		return "a list"
 	case string:
-		return fmt.Sprintf("the string %q", truncate(v, 40))
+		return fmt.Sprintf("the string %q", text.Truncate(v, 40))
 	case json.Number:
 		return "the number " + v.String()
 	case bool:
@@ -207,16 +209,6 @@ func jsonKind(v any) string {
 	default:
 		return fmt.Sprintf("%T", v)
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // field is a struct field as it is named in JSON or YAML.
@@ -333,7 +325,7 @@ func normalizeNumber(s string) (any, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("number %s is out of range", truncate(s, 40))
+		return nil, fmt.Errorf("number %s is out of range", text.Truncate(s, 40))
 	}
 	return wholeToInt(f), nil
 }

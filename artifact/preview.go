@@ -43,7 +43,7 @@ func (a *Artifact) CleanupApp(ec EnvConfig) (string, error) {
 	if len(ps) > 0 {
 		return "", asError(ps.inFile(ec.File))
 	}
-	if msg := dnsLabelProblem(app); msg != "" {
+	if msg := DNSLabelProblem(app); msg != "" {
 		return "", asError([]Problem{{File: ec.File, Path: "cleanup.app", Message: msg}})
 	}
 	return app, nil

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // builtinVars are the template variables Auger sets itself. They win over context keys
@@ -35,7 +37,7 @@ func (a *Artifact) Vars(ec EnvConfig) map[string]string {
 	}
 	v := a.Version
 	vars["SHA"] = v.SHA
-	vars["SHORT_SHA"] = v.SHA[:min(len(v.SHA), 7)]
+	vars["SHORT_SHA"] = text.Short(v.SHA)
 	vars["BRANCH"] = v.Branch
 	if v.Branch == "" {
 		vars["BRANCH"] = v.SourceBranch
@@ -114,7 +116,7 @@ func (a *Artifact) Resolve(ec EnvConfig) (EnvConfig, error) {
 	}{{"app", out.App}, {"env", out.Env}, {"namespace", out.Namespace}} {
 		if f.value == "" {
 			ps.add(root.key(f.name), "required (empty after templating)")
-		} else if msg := dnsLabelProblem(f.value); msg != "" {
+		} else if msg := DNSLabelProblem(f.value); msg != "" {
 			ps.add(root.key(f.name), "%s", msg)
 		}
 	}

@@ -140,10 +140,12 @@ func (ps problems) inFile(file string) []Problem {
 
 const dnsLabelRule = "lower case letters, digits and '-', at most 63 characters"
 
-// dnsLabelProblem explains why value is not a DNS-1123 label, or returns "". App, env
-// and namespace become gitops paths and Kubernetes names, so this rule is what keeps
-// "../" and "/" out of the gitops repository.
-func dnsLabelProblem(value string) string {
+// DNSLabelProblem explains why value is not a DNS-1123 label, or returns "": the one
+// check of app, env and namespace names, which become gitops paths and Kubernetes
+// names, so this rule is what keeps "../" and "/" out of the gitops repository. The
+// message quotes the value and says which characters a label may hold; the caller
+// prefixes the field it checked.
+func DNSLabelProblem(value string) string {
 	if len(validation.IsDNS1123Label(value)) == 0 {
 		return ""
 	}
@@ -291,7 +293,7 @@ func validateEnvConfig(ec *EnvConfig, funcs template.FuncMap) problems {
 				ps.add(root.key(f.name), "%v", err)
 			}
 		default:
-			if msg := dnsLabelProblem(f.value); msg != "" {
+			if msg := DNSLabelProblem(f.value); msg != "" {
 				ps.add(root.key(f.name), "%s", msg)
 			}
 		}
@@ -340,7 +342,7 @@ func validateEnvConfig(ec *EnvConfig, funcs template.FuncMap) problems {
 			if _, err := parseTemplate("cleanup.app", c.App, funcs); err != nil {
 				ps.add(at.key("app"), "%v", err)
 			}
-		} else if msg := dnsLabelProblem(c.App); msg != "" {
+		} else if msg := DNSLabelProblem(c.App); msg != "" {
 			ps.add(at.key("app"), "%s", msg)
 		}
 		if c.Branch != "" {

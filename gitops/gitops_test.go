@@ -318,6 +318,70 @@ func TestLocks(t *testing.T) {
 	}
 }
 
+// A redelivered /lock or /unlock finds its trigger recorded and writes nothing, even
+// when the lock was lifted or taken again since: it must not undo what came after it.
+func TestRedeliveredLocksAreRecorded(t *testing.T) {
+	for name, app := range map[string]string{"environment": "", "app": "api"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "gitops")
+			repo := open(t, path)
+			lockBy := func(who, trigger string) gitops.Result {
+				t.Helper()
+				res, err := repo.Lock(ctx, gitops.Lock{Env: "production", App: app}, gitops.Actor{TriggeredBy: who, Trigger: trigger})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			unlockBy := func(who, trigger string) gitops.Result {
+				t.Helper()
+				res, err := repo.Unlock(ctx, "production", app, gitops.Actor{TriggeredBy: who, Trigger: trigger})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			held := func() []gitops.Lock {
+				t.Helper()
+				locks, err := repo.Locks(ctx, "production")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return locks
+			}
+
+			locked := lockBy("ops", "comment:1")
+			unlocked := unlockBy("ops", "comment:2")
+			if !locked.Changed || !unlocked.Changed {
+				t.Fatalf("lock %+v, unlock %+v: want two commits", locked, unlocked)
+			}
+			// The /lock comment is delivered again after the unlock: it must not lock again.
+			if res := lockBy("ops", "comment:1"); res.Changed || !res.Recorded || res.Commit != locked.Commit {
+				t.Errorf("redelivered lock = %+v, want Recorded at %s", res, locked.Commit)
+			}
+			if locks := held(); len(locks) != 0 {
+				t.Errorf("redelivered lock re-locked: %+v", locks)
+			}
+			// Someone else locks; the /unlock comment is delivered again: the new lock stands.
+			relocked := lockBy("sre", "comment:3")
+			if res := unlockBy("ops", "comment:2"); res.Changed || !res.Recorded || res.Commit != unlocked.Commit {
+				t.Errorf("redelivered unlock = %+v, want Recorded at %s", res, unlocked.Commit)
+			}
+			if locks := held(); len(locks) != 1 || locks[0].By != "sre" || locks[0].App != app {
+				t.Errorf("redelivered unlock lifted the new lock: %+v", locks)
+			}
+			if head := git(t, path, "rev-parse", "HEAD"); head != relocked.Commit {
+				t.Errorf("HEAD = %s, want the last lock %s", head, relocked.Commit)
+			}
+			// A new trigger still works.
+			if res := unlockBy("sre", "comment:4"); !res.Changed {
+				t.Errorf("new unlock = %+v, want a commit", res)
+			}
+		})
+	}
+}
+
 func TestBadInputLeavesRepositoryAsItWas(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "gitops")

@@ -29,20 +29,23 @@ type Lock struct {
 }
 
 func lockParts(env, app string) ([]string, error) {
-	if !dnsLabel.MatchString(env) {
-		return nil, fmt.Errorf("env %q: not a DNS-1123 label", env)
+	if err := checkLabel("env", env); err != nil {
+		return nil, err
 	}
 	name := envLockName
 	if app != "" {
-		if !dnsLabel.MatchString(app) {
-			return nil, fmt.Errorf("app %q: not a DNS-1123 label", app)
+		if err := checkLabel("app", app); err != nil {
+			return nil, err
 		}
 		name = app
 	}
 	return []string{".auger", "locks", env, name + ".json"}, nil
 }
 
-// Lock records a lock. Locking what is already locked keeps the first lock.
+// Lock records a lock. Locking what is already locked keeps the first lock. A lock
+// whose trigger is already recorded for the environment's locks (a redelivered
+// request) writes nothing and returns Recorded with that commit, even when the lock
+// was lifted since.
 func (r *Repo) Lock(ctx context.Context, l Lock, a Actor) (Result, error) {
 	parts, err := lockParts(l.Env, l.App)
 	if err != nil {
@@ -50,6 +53,9 @@ func (r *Repo) Lock(ctx context.Context, l Lock, a Actor) (Result, error) {
 	}
 	what := describeLock(l.Env, l.App)
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
+		if done := st.recorded(lockFolder(parts), a.Trigger); done != "" {
+			return nil, done, nil
+		}
 		if cur, _, err := subtree(st.s, st.root, parts); err != nil || !cur.IsZero() {
 			return nil, "", err
 		}
@@ -78,7 +84,9 @@ func (r *Repo) Lock(ctx context.Context, l Lock, a Actor) (Result, error) {
 	return res, nil
 }
 
-// Unlock removes a lock; unlocking what is not locked changes nothing.
+// Unlock removes a lock; unlocking what is not locked changes nothing. Like Lock, an
+// unlock whose trigger is already recorded writes nothing and returns Recorded, even
+// when someone locked again since.
 func (r *Repo) Unlock(ctx context.Context, env, app string, a Actor) (Result, error) {
 	parts, err := lockParts(env, app)
 	if err != nil {
@@ -86,6 +94,9 @@ func (r *Repo) Unlock(ctx context.Context, env, app string, a Actor) (Result, er
 	}
 	what := describeLock(env, app)
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
+		if done := st.recorded(lockFolder(parts), a.Trigger); done != "" {
+			return nil, done, nil
+		}
 		if cur, _, err := subtree(st.s, st.root, parts); err != nil || cur.IsZero() {
 			return nil, "", err
 		}
@@ -151,6 +162,13 @@ func Locked(locks []Lock, env, app string) *Lock {
 		}
 	}
 	return nil
+}
+
+// lockFolder is the folder of an environment's locks, given a lock's path parts: the
+// index knows the commits that changed it, so finding a recorded trigger reads only
+// the environment's lock and unlock commits.
+func lockFolder(parts []string) string {
+	return strings.Join(parts[:len(parts)-1], "/")
 }
 
 func describeLock(env, app string) string {

@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // Entry is one commit in an app's release log.
@@ -160,7 +162,7 @@ func (st *state) apps(t Target) ([]string, error) {
 	var names []string
 	for folder := range st.idx.Folders {
 		rest, ok := strings.CutPrefix(folder, prefix)
-		if ok && rest != "" && !strings.Contains(rest, "/") && dnsLabel.MatchString(rest) {
+		if ok && rest != "" && !strings.Contains(rest, "/") && checkLabel("app", rest) == nil {
 			names = append(names, rest)
 		}
 	}
@@ -220,7 +222,7 @@ func (r *Repo) Rollback(ctx context.Context, t Target, to string, a Actor, appro
 		}
 		return &plan{
 			root:    root,
-			subject: fmt.Sprintf("Roll back %s in %s to %s (release %d)", t.App, t.Env, short(target.Sha), target.Number),
+			subject: fmt.Sprintf("Roll back %s in %s to %s (release %d)", t.App, t.Env, text.Short(target.Sha), target.Number),
 			trailers: Trailers{
 				Action: ActionRollback, App: t.App, Env: t.Env, Artifact: target.Artifact,
 				Repository: target.Repository, Sha: target.Sha,

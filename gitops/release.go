@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // File names Auger writes into an app folder besides the rendered objects.
@@ -65,15 +65,22 @@ type Record struct {
 	Time        time.Time        `json:"time"`
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+// checkLabel refuses a value that is not a DNS-1123 label, naming its field: env and
+// app names become folder names.
+func checkLabel(field, value string) error {
+	if msg := artifact.DNSLabelProblem(value); msg != "" {
+		return fmt.Errorf("%s %s", field, msg)
+	}
+	return nil
+}
 
 // folder validates t and returns the path parts of its app folder.
 func (t Target) folder() ([]string, error) {
-	if !dnsLabel.MatchString(t.Env) {
-		return nil, fmt.Errorf("env %q: not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)", t.Env)
+	if err := checkLabel("env", t.Env); err != nil {
+		return nil, err
 	}
-	if !dnsLabel.MatchString(t.App) {
-		return nil, fmt.Errorf("app %q: not a DNS-1123 label (lower case letters, digits and '-', at most 63 characters)", t.App)
+	if err := checkLabel("app", t.App); err != nil {
+		return nil, err
 	}
 	p := t.Path
 	if p == "" {
@@ -84,11 +91,6 @@ func (t Target) folder() ([]string, error) {
 		return nil, err
 	}
 	return append(parts, t.App), nil
-}
-
-func (t Target) folderName() string {
-	parts, _ := t.folder()
-	return strings.Join(parts, "/")
 }
 
 // Release writes the rendered files of one app into its environment's folder, replacing
@@ -166,7 +168,7 @@ func (r *Repo) release(ctx context.Context, rel Release, proposal string) (Resul
 		}
 		return &plan{
 			root:    root,
-			subject: fmt.Sprintf("Release %s %s to %s", rel.App, short(rel.Version.SHA), rel.Env),
+			subject: fmt.Sprintf("Release %s %s to %s", rel.App, text.Short(rel.Version.SHA), rel.Env),
 			trailers: Trailers{
 				Action: ActionRelease, App: rel.App, Env: rel.Env, Artifact: rel.Artifact,
 				Repository: rel.Version.RepositoryName, Sha: rel.Version.SHA,
@@ -215,13 +217,6 @@ func kustomization(files map[string][]byte) []byte {
 		b.WriteString("- " + n + "\n")
 	}
 	return []byte(b.String())
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // recorded returns the commit that already carries trigger for folder, if any.

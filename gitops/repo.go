@@ -284,9 +284,6 @@ func (r *Repo) write(ctx context.Context, ch change) (Result, error) {
 	return r.writeTo(ctx, "", ch)
 }
 
-// errProposed stops a proposal whose branch exists already (a retry of the same one).
-var errProposed = errors.New("proposal branch exists")
-
 // writeTo is write, pushing the commit to the new branch proposal instead when it is
 // not empty: the change is built on the branch tip, for a pull request into it.
 func (r *Repo) writeTo(ctx context.Context, proposal string, ch change) (Result, error) {

@@ -187,9 +187,6 @@ func (w *objectWriter) replace(root plumbing.Hash, parts []string, h plumbing.Ha
 	return w.tree(entries)
 }
 
-// emptyTree is the hash git gives a tree with no entries.
-var emptyTree = plumbing.NewHash("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
-
 // readFiles returns the regular files directly inside the tree h.
 func readFiles(s storer.EncodedObjectStorer, h plumbing.Hash) (map[string][]byte, error) {
 	files := map[string][]byte{}

@@ -87,7 +87,7 @@ func (r *Renderer) checkArchive(data []byte) error {
 			return err
 		}
 		switch hd.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeXHeader, tar.TypeXGlobalHeader:
+		case tar.TypeReg, tar.TypeDir, tar.TypeXHeader, tar.TypeXGlobalHeader:
 		case tar.TypeSymlink, tar.TypeLink:
 			return fmt.Errorf("entry %q is a link (to %q): charts may hold regular files only", hd.Name, hd.Linkname)
 		default:

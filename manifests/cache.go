@@ -9,40 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 )
-
-// memCache keeps the validated files of remote charts, keyed by source.cacheKey.
-type memCache struct {
-	mu    sync.Mutex
-	max   int
-	files map[string][]*loader.BufferedFile
-}
-
-func (m *memCache) get(key string) ([]*loader.BufferedFile, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f, ok := m.files[key]
-	return f, ok
-}
-
-func (m *memCache) put(key string, files []*loader.BufferedFile) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.files == nil {
-		m.files = map[string][]*loader.BufferedFile{}
-	}
-	if len(m.files) >= m.max {
-		for k := range m.files { // evict any one; the disk cache still has it
-			delete(m.files, k)
-			break
-		}
-	}
-	m.files[key] = files
-}
 
 // loadChart returns a fresh *chart.Chart for src: local directories are read from disk,
 // remote charts come from the memory cache, the disk cache or the network, in that order.
@@ -65,11 +35,11 @@ func (r *Renderer) loadChart(ctx context.Context, src source) (*chart.Chart, err
 // chart share one fetch.
 func (r *Renderer) chartFiles(ctx context.Context, src source) ([]*loader.BufferedFile, error) {
 	key := src.cacheKey()
-	if files, ok := r.mem.get(key); ok {
+	if files, ok := r.mem.Get(key); ok {
 		return files, nil
 	}
 	v, err, _ := r.flight.Do(key, func() (any, error) {
-		if files, ok := r.mem.get(key); ok {
+		if files, ok := r.mem.Get(key); ok {
 			return files, nil
 		}
 		file := r.cacheFile(key)
@@ -77,7 +47,7 @@ func (r *Renderer) chartFiles(ctx context.Context, src source) ([]*loader.Buffer
 			// A cache entry that no longer validates (the limits changed, someone edited
 			// it) is fetched again and overwritten.
 			if files, err := r.readArchive(data); err == nil {
-				r.mem.put(key, files)
+				r.mem.Add(key, files)
 				return files, nil
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -94,7 +64,7 @@ func (r *Renderer) chartFiles(ctx context.Context, src source) ([]*loader.Buffer
 		if err := writeFileAtomic(file, data); err != nil {
 			return nil, fmt.Errorf("write chart cache: %w", err)
 		}
-		r.mem.put(key, files)
+		r.mem.Add(key, files)
 		return files, nil
 	})
 	if err != nil {

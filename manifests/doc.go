@@ -25,9 +25,9 @@
 // https://host/org/repo.git?path=charts/x&ref=v1; http:// and file:// too; ref is a tag,
 // branch, full ref or commit hash, default HEAD) or a local directory (repository empty,
 // name a path relative to Options.WorkDir). Remote charts are cached on disk, one validated
-// .tgz per (source, name, version) written atomically, and their files in memory; versions
-// and refs are treated as immutable (a branch ref is resolved once), so a warm render makes
-// no network request. The *chart.Chart is rebuilt from the cached files for every render
+// .tgz per (source, name, version) written atomically, and the files of the 256 charts
+// used last are kept in memory; versions and refs are treated as immutable (a branch ref
+// is resolved once), so a warm render makes no network request. The *chart.Chart is rebuilt from the cached files for every render
 // because Helm's dependency processing mutates it. Local charts are read on every render.
 //
 // Hostile charts: downloads and the uncompressed chart are size-capped; archive entries

@@ -11,8 +11,10 @@ import (
 	"sort"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 
@@ -68,7 +70,9 @@ type Renderer struct {
 
 	maxArchive, maxUncompressed, maxIndex, maxGitPack int64
 
-	mem    memCache
+	// mem keeps the validated files of the most recently used remote charts, keyed by
+	// source.cacheKey; a chart it evicts is still in the disk cache.
+	mem    *lru.Cache[string, []*loader.BufferedFile]
 	flight singleflight.Group
 }
 
@@ -85,7 +89,11 @@ func NewRenderer(opts Options) (*Renderer, error) {
 		maxIndex:        defaultMaxIndex,
 		maxGitPack:      defaultMaxGitPack,
 	}
-	r.mem.max = maxCachedCharts
+	mem, err := lru.New[string, []*loader.BufferedFile](maxCachedCharts)
+	if err != nil {
+		return nil, err
+	}
+	r.mem = mem
 	if r.cacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/internal/chartrepo"
@@ -591,5 +593,39 @@ func TestConcurrentColdRenders(t *testing.T) {
 	}
 	if got := counter.Requests(); got != 2 {
 		t.Errorf("%d concurrent cold renders made %d requests, want 2 (one fetch)", n, got)
+	}
+}
+
+// The memory cache keeps the charts used last: with room for two, rendering A, B, A
+// and C evicts B, not A, whatever order a map would give.
+func TestMemoryCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	r := newRenderer(t, Options{})
+	mem, err := lru.New[string, []*loader.BufferedFile](2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mem = mem
+	charts := map[string]artifact.EnvConfig{}
+	for _, name := range []string{"a", "b", "c"} {
+		srv, _ := serveCharts(t, "../examples/charts/web")
+		charts[name] = webEnv(artifact.Chart{Repository: srv.URL + "/", Name: "web", Version: "0.1.0"})
+	}
+	for _, name := range []string{"a", "b", "a", "c"} {
+		if _, err := r.Render(context.Background(), charts[name], testRelease); err != nil {
+			t.Fatalf("render %s: %v", name, err)
+		}
+	}
+	// Without the disk cache and the network, only what memory holds renders.
+	if err := os.RemoveAll(r.cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	r.client = &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("offline")
+	})}
+	for name, want := range map[string]bool{"a": true, "b": false, "c": true} {
+		_, err := r.Render(context.Background(), charts[name], testRelease)
+		if got := err == nil; got != want {
+			t.Errorf("chart %s in memory = %v (%v), want %v", name, got, err, want)
+		}
 	}
 }

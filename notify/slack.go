@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // Lengths kept of user text in a Slack summary: a section holds at most 3000 characters.
@@ -75,7 +76,7 @@ func slackSummary(e Event) string {
 	if ref := shortRef(e); ref != "" {
 		subject += " `" + slackEscape(ref) + "`"
 	}
-	reason := slackEscape(truncate(oneLine(e.Reason), maxSlackReason))
+	reason := slackEscape(text.Truncate(oneLine(e.Reason), maxSlackReason))
 	by := ""
 	if e.Actor != "" {
 		by = " by " + slackEscape(oneLine(e.Actor))
@@ -104,7 +105,7 @@ func slackSummary(e Event) string {
 		s = "ℹ️ " + subject + " in " + env + ": " + slackEscape(oneLine(string(e.Kind)))
 	}
 	if first, _, _ := strings.Cut(strings.TrimSpace(e.Message), "\n"); first != "" {
-		s += " — " + slackEscape(truncate(oneLine(first), maxSlackMessage))
+		s += " — " + slackEscape(text.Truncate(oneLine(first), maxSlackMessage))
 	}
 	return s
 }
@@ -112,10 +113,7 @@ func slackSummary(e Event) string {
 // shortRef names the released version: the short commit SHA, or else the artifact.
 func shortRef(e Event) string {
 	if e.SHA != "" {
-		if len(e.SHA) > 7 {
-			return e.SHA[:7]
-		}
-		return e.SHA
+		return text.Short(e.SHA)
 	}
 	return oneLine(e.Artifact)
 }
@@ -150,11 +148,3 @@ func slackLink(rawURL, label string) string {
 
 // slackEscape escapes the characters Slack treats as markup: &, < and >.
 var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
-
-// truncate cuts s to n runes, ending with an ellipsis when it cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}

@@ -13,7 +13,7 @@ git_exec=$(git --exec-path)
 AUGER_K8S_BINARIES=$(./scripts/k8s-binaries.sh); export AUGER_K8S_BINARIES
 
 go mod download
-go vet ./...
+./scripts/lint.sh
 go test -count=1 ./...
 # The gitops writer is concurrent by design: run it under the race detector too.
 go test -count=1 -race ./gitops/

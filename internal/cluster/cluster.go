@@ -29,7 +29,7 @@ import (
 // kube-apiserver binaries, as printed by scripts/k8s-binaries.sh.
 const EnvBinaries = "AUGER_K8S_BINARIES"
 
-// AgentUser is the user name behind Cluster.Token. It belongs to no group, so it can do only
+// AgentUser is the user name behind Cluster.AgentConfig. It belongs to no group, so it can do only
 // what RBAC objects created by the test grant it.
 const AgentUser = "auger-agent"
 
@@ -107,14 +107,9 @@ func (c *Cluster) Client(t testing.TB) kubernetes.Interface {
 	return cs
 }
 
-// Token returns the bearer token of AgentUser, who has only the rights that RBAC objects
-// grant it: use it to check that Auger's agent works with the least privileges documented.
-func (c *Cluster) Token() string {
-	return c.agentToken
-}
-
-// AgentConfig returns a copy of c.Config that authenticates as AgentUser (with Token) instead
-// of the admin.
+// AgentConfig returns a copy of c.Config that authenticates as AgentUser instead of the
+// admin. AgentUser has only the rights that RBAC objects grant it: use it to check that
+// Auger's agent works with the least privileges documented.
 func (c *Cluster) AgentConfig() *rest.Config {
 	cfg := rest.AnonymousClientConfig(c.Config)
 	cfg.BearerToken = c.agentToken

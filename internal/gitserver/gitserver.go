@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -25,7 +24,6 @@ type Server struct {
 	// Username and Password are the credentials it accepts.
 	Username string
 	Password string
-	requests atomic.Int64
 	// accept, when set, decides basic-auth credentials instead of Username/Password.
 	accept func(user, password string) bool
 }
@@ -60,7 +58,6 @@ func StartWithAuth(t testing.TB, accept func(user, password string) bool) *Serve
 		Stderr: io.Discard,
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
 		user, pass, ok := r.BasicAuth()
 		valid := ok && user == s.Username && pass == s.Password
 		if s.accept != nil {
@@ -76,9 +73,6 @@ func StartWithAuth(t testing.TB, accept func(user, password string) bool) *Serve
 	t.Cleanup(s.Close)
 	return s
 }
-
-// Requests counts the HTTP requests served so far.
-func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // Create makes an empty bare repository that accepts pushes and returns its URL
 // (without credentials).
