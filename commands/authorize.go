@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // roleRank orders repository roles; a release needs at least the environment's.
@@ -136,7 +137,7 @@ func (r Rules) authorizeOrigin(ctx context.Context, ask Ask) error {
 		refusal.Reason = fmt.Sprintf("%s, and %s does not take releases from forks", origin.Why, ask.Env.Name)
 	} else {
 		refusal.Reason = fmt.Sprintf("%s takes only commits of %s, and where %s comes from cannot be established: %s",
-			ask.Env.Name, commit.Repo.FullName(), short(commit.SHA), origin.Why)
+			ask.Env.Name, commit.Repo.FullName(), text.Short(commit.SHA), origin.Why)
 	}
 	return tell(refusal)
 }

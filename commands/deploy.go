@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // head finds the commit a request is about: a button's commit, or the pull request's
@@ -35,27 +36,27 @@ func (p *PullRequests) loadArtifact(ctx context.Context, gh PullRequestsGitHub, 
 			continue
 		}
 		if cr.Conclusion != "success" {
-			return nil, cr, runs, tell(&Refusal{Rule: "artifact", Reason: fmt.Sprintf("the env configs of %s are invalid", short(sha)),
+			return nil, cr, runs, tell(&Refusal{Rule: "artifact", Reason: fmt.Sprintf("the env configs of %s are invalid", text.Short(sha)),
 				Remedy: "See the " + CheckArtifact + " check (" + cr.HTMLURL + "), fix them and push"})
 		}
 		a, err := ArtifactFromCheckRun(cr)
 		if err != nil {
-			return nil, cr, runs, fmt.Errorf("read the artifact recorded on %s: %w", short(sha), err)
+			return nil, cr, runs, fmt.Errorf("read the artifact recorded on %s: %w", text.Short(sha), err)
 		}
 		return a, cr, runs, nil
 	}
 	_, outcome, reason := p.Recorder.ciState(runs)
 	switch outcome {
 	case OutcomeWaitingForCI:
-		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact for " + short(sha) + " yet: " + reason, Remedy: "Comment again when CI has passed"})
+		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact for " + text.Short(sha) + " yet: " + reason, Remedy: "Comment again when CI has passed"})
 	case OutcomeCIFailed:
-		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact for " + short(sha) + ": " + reason, Remedy: "Fix CI and push"})
+		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact for " + text.Short(sha) + ": " + reason, Remedy: "Fix CI and push"})
 	}
 	if _, err := gh.ReadDir(ctx, repo, sha, EnvConfigDir); errors.Is(err, ErrNotFound) {
-		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "the repository has no " + EnvConfigDir + "/ folder at " + short(sha),
+		return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "the repository has no " + EnvConfigDir + "/ folder at " + text.Short(sha),
 			Remedy: "Add env configs in " + EnvConfigDir + "/ (see Auger's README)"})
 	}
-	return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact recorded for " + short(sha) + " yet", Remedy: "Comment again in a minute"})
+	return nil, CheckRun{}, runs, tell(&Refusal{Rule: "artifact", Reason: "no artifact recorded for " + text.Short(sha) + " yet", Remedy: "Comment again in a minute"})
 }
 
 // deploy releases the artifact of the pull request's head (or the clicked commit) to env.
@@ -73,8 +74,8 @@ func (p *PullRequests) deploy(ctx context.Context, gh PullRequestsGitHub, t Trig
 		return "", err
 	}
 	if !t.CommentCreated.IsZero() && artifactRun.CompletedAt.After(t.CommentCreated) {
-		return "", tell(&Refusal{Rule: "pull request head", Reason: fmt.Sprintf("the head of #%d is now %s, whose artifact was recorded after your comment", t.PR, short(sha)),
-			Remedy: "A comment only deploys what it saw; comment again to deploy " + short(sha)})
+		return "", tell(&Refusal{Rule: "pull request head", Reason: fmt.Sprintf("the head of #%d is now %s, whose artifact was recorded after your comment", t.PR, text.Short(sha)),
+			Remedy: "A comment only deploys what it saw; comment again to deploy " + text.Short(sha)})
 	}
 	s := &shipment{repo: t.Repo, rules: rules, art: a, app: app, actor: t.Actor, trigger: t.ID, pr: t.PR, ask: p.ask(gh, t, rules)}
 	s.ask.PR, s.ask.Runs, s.ask.Commit.PR = pr, runs, pr

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // Where a commit comes from decides whether an environment that refuses forks may run it.
@@ -82,11 +84,11 @@ func ResolveOrigin(ctx context.Context, gh OriginGitHub, c CommitRef) Origin {
 			continue
 		}
 		if ok {
-			return Origin{Base: true, Why: fmt.Sprintf("%s of %s contains %s", ref, base, short(c.SHA))}
+			return Origin{Base: true, Why: fmt.Sprintf("%s of %s contains %s", ref, base, text.Short(c.SHA))}
 		}
 	}
 	if gh == nil {
-		return Origin{Why: "GitHub cannot be asked where " + short(c.SHA) + " comes from"}
+		return Origin{Why: "GitHub cannot be asked where " + text.Short(c.SHA) + " comes from"}
 	}
 	prs, err := gh.PullRequestsWithHead(ctx, c.Repo, c.SHA)
 	if err != nil {
@@ -107,7 +109,7 @@ func ResolveOrigin(ctx context.Context, gh OriginGitHub, c CommitRef) Origin {
 	if fork != nil {
 		return prOrigin(base, *fork)
 	}
-	why := fmt.Sprintf("no branch or tag of %s is known to contain %s, and no open pull request has it as head", base, short(c.SHA))
+	why := fmt.Sprintf("no branch or tag of %s is known to contain %s, and no open pull request has it as head", base, text.Short(c.SHA))
 	if len(errs) > 0 {
 		why += " (GitHub: " + errors.Join(errs...).Error() + ")"
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 	"github.com/auger-dev/auger/notify"
 	"github.com/rs/zerolog"
 )
@@ -216,7 +217,7 @@ func (p *PullRequests) deployCheck(s *shipment) CheckRun {
 		// The apps ride along in the external id, so "Roll back" knows what to restore.
 		Summary: fmt.Sprintf("Released `%s` of %s to **%s** by %s: gitops %s.\n\nThis check completes when the rollout does.",
 			s.art.ID, escapeMarkdown(names), rules.Name, escapeMarkdown(s.actor), strings.Join(commits, ", ")),
-		Actions: []Action{{Label: "Roll back", Description: truncate("Restore the release before this one in "+rules.Name, maxActionDesc), Identifier: RollbackActionID}},
+		Actions: []Action{{Label: "Roll back", Description: text.Truncate("Restore the release before this one in "+rules.Name, maxActionDesc), Identifier: RollbackActionID}},
 	}
 	switch {
 	case s.proposed():
@@ -295,11 +296,11 @@ func (p *PullRequests) land(ctx context.Context, s *shipment) ([]landed, error) 
 			return out, err
 		}
 		pr, err := gh.CreatePullRequest(ctx, rules.GitopsRepo, NewPullRequest{
-			Title: fmt.Sprintf("Release %s %s to %s", r.App, short(a.Version.SHA), rules.Name),
+			Title: fmt.Sprintf("Release %s %s to %s", r.App, text.Short(a.Version.SHA), rules.Name),
 			Head:  r.Proposal,
 			Base:  firstNonEmpty(rules.GitopsBranch, "main"),
 			Body: fmt.Sprintf("Release of `%s` (%s `%s`) to **%s**, asked by %s.\n\nObjects: %d added, %d changed, %d removed. Written by Auger; merge it to release.\n\n%s",
-				a.ID, escapeMarkdown(a.Version.RepositoryName), short(a.Version.SHA), rules.Name, escapeMarkdown(actor),
+				a.ID, escapeMarkdown(a.Version.RepositoryName), text.Short(a.Version.SHA), rules.Name, escapeMarkdown(actor),
 				len(r.Result.Diff.Added), len(r.Result.Diff.Changed), len(r.Result.Diff.Removed), proposal.marker()),
 		})
 		if err != nil {
@@ -338,7 +339,7 @@ func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s 
 	apps, rules, a := s.apps(), s.rules, s.art
 	want := Deployment{
 		Ref: a.Version.SHA, Environment: rules.Name, ProductionEnvironment: rules.Production,
-		Description: truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), short(a.Version.SHA), s.actor), maxStatusDesc),
+		Description: text.Truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), text.Short(a.Version.SHA), s.actor), maxStatusDesc),
 		Payload:     map[string]any{"artifact": a.ID, "apps": apps, "pr": s.pr},
 	}
 	dep, err := gh.CreateDeployment(ctx, s.repo, want)

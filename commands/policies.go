@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/internal/text"
 	"github.com/rs/zerolog"
 )
 
@@ -22,7 +23,7 @@ import (
 func (p *PullRequests) ReleaseByPolicy(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, artifactRun CheckRun) error {
 	a, err := ArtifactFromCheckRun(artifactRun)
 	if err != nil {
-		return fmt.Errorf("read the artifact recorded on %s: %w", short(artifactRun.HeadSHA), err)
+		return fmt.Errorf("read the artifact recorded on %s: %w", text.Short(artifactRun.HeadSHA), err)
 	}
 	jobs := p.pendingPolicies(a, artifactRun)
 	if len(jobs) == 0 {
@@ -138,7 +139,7 @@ func (p *PullRequests) tellPolicies(ctx context.Context, gh PullRequestsGitHub, 
 		return nil
 	}
 	_, err := gh.UpdateCheckRun(ctx, repo, CheckRun{ID: artifactRun.ID, Name: artifactRun.Name, Title: artifactRun.Title,
-		Summary: truncate(summary, maxOutputText), Text: artifactRun.Text})
+		Summary: text.Truncate(summary, maxOutputText), Text: artifactRun.Text})
 	if err != nil {
 		return fmt.Errorf("tell the policy releases on %s: %w", CheckArtifact, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 	"github.com/auger-dev/auger/notify"
 )
 
@@ -54,7 +55,7 @@ func tellPreview(ctx context.Context, gh PullRequestsGitHub, repo RepoRef, pr in
 		fmt.Fprintf(&b, "- URL: %s\n", url)
 	}
 	if sha != "" {
-		fmt.Fprintf(&b, "- Commit: `%s`\n", short(sha))
+		fmt.Fprintf(&b, "- Commit: `%s`\n", text.Short(sha))
 	}
 	if detail != "" {
 		fmt.Fprintf(&b, "- %s\n", escapeMarkdown(detail))

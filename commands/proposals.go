@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // A release proposed as a gitops pull request that waits for a person is told as
@@ -115,7 +116,7 @@ func (p *PullRequests) CloseProposal(ctx context.Context, gh PullRequestsGitHub,
 	p.watch(gh, s)
 	if c.PR != 0 {
 		body := fmt.Sprintf("🚀 **Released** `%s` `%s` to **%s**: gitops pull request %s merged by %s as %s.\n",
-			strings.Join(c.Apps, ", "), short(c.SHA), rules.Name, link, escapeMarkdown(c.By), p.gitopsLink(rules, c.MergeCommit))
+			strings.Join(c.Apps, ", "), text.Short(c.SHA), rules.Name, link, escapeMarkdown(c.By), p.gitopsLink(rules, c.MergeCommit))
 		t := Trigger{Repo: c.Repo, PR: c.PR, ID: s.trigger}
 		if replied, err := p.replied(ctx, gh, t); err != nil || !replied {
 			failed = append(failed, err, p.replyOnce(ctx, gh, t, body+"\n"+marker(t.ID)))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // Names Auger gives what it records on a commit.
@@ -161,7 +162,7 @@ func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordReques
 
 	runs, err := gh.CheckRuns(ctx, req.Repo, req.SHA)
 	if err != nil {
-		return RecordResult{}, fmt.Errorf("list check runs of %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+		return RecordResult{}, fmt.Errorf("list check runs of %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 	}
 	for _, cr := range runs {
 		if r.own(cr) && cr.Name == CheckArtifact {
@@ -191,10 +192,10 @@ func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordReques
 		return RecordResult{Outcome: OutcomeNoConfig, Reason: "no env configs in " + EnvConfigDir + "/"}, nil
 	}
 	if len(problems) == 0 {
-		var text string
-		text, problems = artifactText(a)
+		var artifactJSON string
+		artifactJSON, problems = artifactText(a)
 		if len(problems) == 0 {
-			cr, err := r.recordArtifact(ctx, gh, req, a, text, r.knownOrigin(req))
+			cr, err := r.recordArtifact(ctx, gh, req, a, artifactJSON, r.knownOrigin(req))
 			if err != nil {
 				return RecordResult{}, err
 			}
@@ -212,7 +213,7 @@ func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordReques
 func (r *Recorder) headOf(ctx context.Context, gh RecordGitHub, req RecordRequest) (*PullRequestRef, error) {
 	prs, err := gh.PullRequestsWithHead(ctx, req.Repo, req.SHA)
 	if err != nil {
-		return nil, fmt.Errorf("find the pull request of %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+		return nil, fmt.Errorf("find the pull request of %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 	}
 	for _, pr := range prs {
 		if pr.HeadSHA != req.SHA {
@@ -305,7 +306,7 @@ func (r *Recorder) build(ctx context.Context, gh RecordGitHub, req RecordRequest
 	if len(problems) == 0 && mayBeTag(req) {
 		isTag, err := gh.TagPointsAt(ctx, req.Repo, req.HeadBranch, req.SHA)
 		if err != nil {
-			return nil, nil, fmt.Errorf("tell whether %s of %s@%s is a tag: %w", req.HeadBranch, req.Repo.FullName(), short(req.SHA), err)
+			return nil, nil, fmt.Errorf("tell whether %s of %s@%s is a tag: %w", req.HeadBranch, req.Repo.FullName(), text.Short(req.SHA), err)
 		}
 		if isTag {
 			branch, tag = "", req.HeadBranch
@@ -316,7 +317,7 @@ func (r *Recorder) build(ctx context.Context, gh RecordGitHub, req RecordRequest
 	if commit == nil {
 		c, err := gh.Commit(ctx, req.Repo, req.SHA)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read commit %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+			return nil, nil, fmt.Errorf("read commit %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 		}
 		commit = &c
 	}
@@ -348,7 +349,7 @@ func (r *Recorder) fromUpload(req RecordRequest, upload CheckRun) (*artifact.Art
 	}
 	if a.Version.SHA != req.SHA || !strings.EqualFold(a.Version.RepositoryName, req.Repo.FullName()) {
 		return nil, []artifact.Problem{{File: where, Message: fmt.Sprintf("the uploaded artifact is for %s@%s, not for this commit %s@%s",
-			a.Version.RepositoryName, short(a.Version.SHA), req.Repo.FullName(), short(req.SHA))}}, nil
+			a.Version.RepositoryName, text.Short(a.Version.SHA), req.Repo.FullName(), text.Short(req.SHA))}}, nil
 	}
 	var problems []artifact.Problem
 	for _, ec := range a.Environments {
@@ -457,7 +458,7 @@ func (r *Recorder) knownOrigin(req RecordRequest) string {
 	return ""
 }
 
-func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequest, a *artifact.Artifact, text, origin string) (CheckRun, error) {
+func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequest, a *artifact.Artifact, artifactJSON, origin string) (CheckRun, error) {
 	summary, envs := r.summary(a)
 	title := "Artifact for " + joinOr(envs, "no environment")
 	if origin != "base" {
@@ -492,20 +493,20 @@ func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequ
 		ExternalID: a.ID,
 		Title:      title,
 		Summary:    summary,
-		Text:       text,
+		Text:       artifactJSON,
 		Actions:    deployActions(a, envs),
 	})
 	if err != nil {
-		return CheckRun{}, fmt.Errorf("record artifact check run on %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+		return CheckRun{}, fmt.Errorf("record artifact check run on %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 	}
 	err = gh.CreateStatus(ctx, req.Repo, req.SHA, CommitStatus{
 		State:       "success",
 		Context:     StatusArtifact,
-		Description: truncate(title, maxStatusDesc),
+		Description: text.Truncate(title, maxStatusDesc),
 		TargetURL:   cr.HTMLURL,
 	})
 	if err != nil {
-		return cr, fmt.Errorf("record artifact status on %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+		return cr, fmt.Errorf("record artifact status on %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 	}
 	return cr, nil
 }
@@ -535,18 +536,18 @@ func (r *Recorder) recordInvalid(ctx context.Context, gh GitHub, req RecordReque
 		Status:      "completed",
 		Conclusion:  "failure",
 		Title:       fmt.Sprintf("%d problems in %s/", len(problems), EnvConfigDir),
-		Summary:     truncate(b.String(), maxOutputText),
+		Summary:     text.Truncate(b.String(), maxOutputText),
 		Annotations: first,
 	})
 	if err != nil {
-		return CheckRun{}, fmt.Errorf("record invalid artifact check run on %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+		return CheckRun{}, fmt.Errorf("record invalid artifact check run on %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 	}
 	// GitHub takes at most 50 annotations per request; the rest go in updates.
 	for rest := annotations[len(first):]; len(rest) > 0; rest = rest[min(len(rest), maxAnnotations):] {
 		upd := cr
 		upd.Annotations = rest[:min(len(rest), maxAnnotations)]
 		if _, err := gh.UpdateCheckRun(ctx, req.Repo, upd); err != nil {
-			return cr, fmt.Errorf("annotate artifact check run on %s@%s: %w", req.Repo.FullName(), short(req.SHA), err)
+			return cr, fmt.Errorf("annotate artifact check run on %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 		}
 	}
 	return cr, nil
@@ -594,7 +595,7 @@ func (r *Recorder) summary(a *artifact.Artifact) (string, []string) {
 	if v.Tag != "" {
 		ref = v.Tag
 	}
-	fmt.Fprintf(&b, "Release artifact `%s` of %s `%s` (%s %s).\n\n", a.ID, v.RepositoryName, short(v.SHA), v.Event, escapeMarkdown(ref))
+	fmt.Fprintf(&b, "Release artifact `%s` of %s `%s` (%s %s).\n\n", a.ID, v.RepositoryName, text.Short(v.SHA), v.Event, escapeMarkdown(ref))
 	b.WriteString("| App | Environment | Namespace | Chart | Deploy policy |\n| --- | --- | --- | --- | --- |\n")
 	var envs []string
 	seen := map[string]bool{}
@@ -684,8 +685,8 @@ func deployActions(a *artifact.Artifact, envs []string) []Action {
 			break
 		}
 		actions = append(actions, Action{
-			Label:       truncate("Deploy to "+env, maxActionLabel),
-			Description: truncate("Release "+short(a.Version.SHA)+" to "+env, maxActionDesc),
+			Label:       text.Truncate("Deploy to "+env, maxActionLabel),
+			Description: text.Truncate("Release "+text.Short(a.Version.SHA)+" to "+env, maxActionDesc),
 			Identifier:  DeployActionID(env),
 		})
 	}
@@ -695,7 +696,7 @@ func deployActions(a *artifact.Artifact, envs []string) []Action {
 // DeployActionID is the identifier of the "Deploy to <env>" button; env names too long
 // for GitHub's 20 characters are cut, and the button handler matches by prefix.
 func DeployActionID(env string) string {
-	return truncate("deploy:"+env, maxActionIdentifier)
+	return text.Truncate("deploy:"+env, maxActionIdentifier)
 }
 
 func chartName(c artifact.Chart) string {
@@ -725,25 +726,9 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-// truncate cuts s to n characters, marking the cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	runes := []rune(s)
-	return string(runes[:n-1]) + "…"
-}
-
 // escapeMarkdown keeps user text from breaking a table or opening markup.
 func escapeMarkdown(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
-}
-
-func short(s string) string {
-	if len(s) > 7 {
-		return s[:7]
-	}
-	return s
 }
 
 // Upload records an artifact built by CI as the check run "Auger: artifact upload" on
@@ -752,7 +737,7 @@ func Upload(ctx context.Context, gh GitHub, a *artifact.Artifact) (CheckRun, err
 	if err := a.Validate(); err != nil {
 		return CheckRun{}, err
 	}
-	text, problems := artifactText(a)
+	artifactJSON, problems := artifactText(a)
 	if len(problems) > 0 {
 		return CheckRun{}, &artifact.ValidationError{Problems: problems}
 	}
@@ -765,10 +750,10 @@ func Upload(ctx context.Context, gh GitHub, a *artifact.Artifact) (CheckRun, err
 		ExternalID: a.ID,
 		Title:      "Release artifact from CI",
 		Summary:    "Uploaded by `auger artifact push`; Auger records it as `" + CheckArtifact + "` once CI passes.",
-		Text:       text,
+		Text:       artifactJSON,
 	})
 	if err != nil {
-		return CheckRun{}, fmt.Errorf("upload artifact to %s@%s: %w", a.Version.RepositoryName, short(a.Version.SHA), err)
+		return CheckRun{}, fmt.Errorf("upload artifact to %s@%s: %w", a.Version.RepositoryName, text.Short(a.Version.SHA), err)
 	}
 	return cr, nil
 }

@@ -7,15 +7,16 @@ import (
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 func (p *PullRequests) gitopsLink(rules *EnvironmentRules, sha string) string {
 	if rules.GitopsCommitURL != nil {
 		if u := rules.GitopsCommitURL(sha); u != "" {
-			return fmt.Sprintf("[`%s`](%s)", short(sha), u)
+			return fmt.Sprintf("[`%s`](%s)", text.Short(sha), u)
 		}
 	}
-	return "`" + short(sha) + "`"
+	return "`" + text.Short(sha) + "`"
 }
 
 func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifact, done []landed, check CheckRun) string {
@@ -25,20 +26,20 @@ func (p *PullRequests) releasedReply(rules *EnvironmentRules, a *artifact.Artifa
 			link := fmt.Sprintf("[#%d](%s)", r.pr.Number, r.pr.HTMLURL)
 			switch {
 			case r.merged != "":
-				fmt.Fprintf(&b, "🚀 **Released** `%s` `%s` to **%s**: gitops pull request %s, merged as %s.\n\n", r.App, short(a.Version.SHA), r.Env, link, p.gitopsLink(rules, r.merged))
+				fmt.Fprintf(&b, "🚀 **Released** `%s` `%s` to **%s**: gitops pull request %s, merged as %s.\n\n", r.App, text.Short(a.Version.SHA), r.Env, link, p.gitopsLink(rules, r.merged))
 			case r.unmergeable:
-				fmt.Fprintf(&b, "⏸️ **Proposed** `%s` `%s` for **%s** in gitops pull request %s; GitHub will not merge it yet (conflicts or branch protection). It releases when someone merges it.\n\n", r.App, short(a.Version.SHA), r.Env, link)
+				fmt.Fprintf(&b, "⏸️ **Proposed** `%s` `%s` for **%s** in gitops pull request %s; GitHub will not merge it yet (conflicts or branch protection). It releases when someone merges it.\n\n", r.App, text.Short(a.Version.SHA), r.Env, link)
 			default:
-				fmt.Fprintf(&b, "⏸️ **Proposed** `%s` `%s` for **%s** in gitops pull request %s; it releases when someone merges it.\n\n", r.App, short(a.Version.SHA), r.Env, link)
+				fmt.Fprintf(&b, "⏸️ **Proposed** `%s` `%s` for **%s** in gitops pull request %s; it releases when someone merges it.\n\n", r.App, text.Short(a.Version.SHA), r.Env, link)
 			}
 			continue
 		}
 		if !r.Result.Changed {
-			fmt.Fprintf(&b, "✅ `%s` `%s` is already released to **%s** (gitops %s); nothing changed.\n\n", r.App, short(a.Version.SHA), r.Env, p.gitopsLink(rules, r.Result.Commit))
+			fmt.Fprintf(&b, "✅ `%s` `%s` is already released to **%s** (gitops %s); nothing changed.\n\n", r.App, text.Short(a.Version.SHA), r.Env, p.gitopsLink(rules, r.Result.Commit))
 			continue
 		}
 		d := r.Result.Diff
-		fmt.Fprintf(&b, "🚀 **Released** `%s` `%s` to **%s**: gitops commit %s.\n\n", r.App, short(a.Version.SHA), r.Env, p.gitopsLink(rules, r.Result.Commit))
+		fmt.Fprintf(&b, "🚀 **Released** `%s` `%s` to **%s**: gitops commit %s.\n\n", r.App, text.Short(a.Version.SHA), r.Env, p.gitopsLink(rules, r.Result.Commit))
 		if len(d.Added)+len(d.Changed)+len(d.Removed) == 0 {
 			continue // recovered after a crash: what changed is in the gitops commit
 		}

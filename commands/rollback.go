@@ -7,6 +7,7 @@ import (
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 	"github.com/auger-dev/auger/notify"
 )
 
@@ -44,10 +45,10 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 	}
 	from := "the current release"
 	if len(log) > 0 {
-		from = fmt.Sprintf("release %d (`%s`)", log[0].Number, short(firstNonEmpty(log[0].Sha, log[0].Commit)))
+		from = fmt.Sprintf("release %d (`%s`)", log[0].Number, text.Short(firstNonEmpty(log[0].Sha, log[0].Commit)))
 	}
 	if !rb.Result.Changed {
-		return fmt.Sprintf("✅ `%s` in **%s** already runs release %d (`%s`); nothing changed.\n", app, rules.Name, rb.To.Number, short(rb.To.Sha)), nil
+		return fmt.Sprintf("✅ `%s` in **%s** already runs release %d (`%s`); nothing changed.\n", app, rules.Name, rb.To.Number, text.Short(rb.To.Sha)), nil
 	}
 	if strings.EqualFold(rb.To.Repository, t.Repo.FullName()) && rb.To.Sha != "" {
 		a := &artifact.Artifact{ID: rb.To.Artifact, Version: artifact.Version{RepositoryName: rb.To.Repository, SHA: rb.To.Sha}}
@@ -58,7 +59,7 @@ func (p *PullRequests) rollback(ctx context.Context, gh PullRequestsGitHub, t Tr
 		}
 	}
 	p.tell(notify.Event{Kind: notify.RolledBack, Env: rules.Name, App: app, Repository: rb.To.Repository, SHA: rb.To.Sha, Actor: t.Actor,
-		Reason: fmt.Sprintf("release %d (%s)", rb.To.Number, short(rb.To.Sha)), GitopsCommitURL: gitopsURL(rules, rb.Result.Commit), PullRequestURL: prURL(p.WebURL, t.Repo, t.PR)})
+		Reason: fmt.Sprintf("release %d (%s)", rb.To.Number, text.Short(rb.To.Sha)), GitopsCommitURL: gitopsURL(rules, rb.Result.Commit), PullRequestURL: prURL(p.WebURL, t.Repo, t.PR)})
 	return fmt.Sprintf("⏪ **Rolled back** `%s` in **%s** from %s to release %d (`%s`): gitops commit %s.\n\nRedeploy with `/deploy %s %s`.\n",
-		app, rules.Name, from, rb.To.Number, short(rb.To.Sha), p.gitopsLink(rules, rb.Result.Commit), rules.Name, app), nil
+		app, rules.Name, from, rb.To.Number, text.Short(rb.To.Sha), p.gitopsLink(rules, rb.Result.Commit), rules.Name, app), nil
 }

@@ -13,7 +13,10 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/auger-dev/auger/agent"
+	"github.com/auger-dev/auger/internal/text"
 	"github.com/auger-dev/auger/notify"
 )
 
@@ -32,22 +35,21 @@ type Rollouts struct {
 	// Notifier, when set, tells the environments' channels when a release is live or failed.
 	Notifier Notifier
 
-	mu   sync.Mutex
-	told map[string]string // env/app/release → fingerprint of the state told
+	tellOnce sync.Once
+	told     *lru.Cache[string, string] // env/app/release → fingerprint of the state told
 }
+
+// toldReleases bounds what Rollouts remembers: forgetting a release costs one GitHub
+// update that changes nothing, remembering every release forever costs memory.
+const toldReleases = 10000
 
 // Update tells GitHub one release's rollout state in env. It returns false when the
 // state was told already.
 func (r *Rollouts) Update(ctx context.Context, gh RolloutsGitHub, env string, s agent.ReleaseState) (bool, error) {
 	key := env + "/" + s.Namespace + "/" + s.App + "/" + s.Release
 	print := fingerprint(s)
-	r.mu.Lock()
-	if r.told == nil {
-		r.told = map[string]string{}
-	}
-	same := r.told[key] == print
-	r.mu.Unlock()
-	if same {
+	r.tellOnce.Do(func() { r.told, _ = lru.New[string, string](toldReleases) }) // a positive size cannot fail
+	if told, ok := r.told.Get(key); ok && told == print {
 		return false, nil
 	}
 	owner, name, ok := strings.Cut(s.Repository, "/")
@@ -61,7 +63,7 @@ func (r *Rollouts) Update(ctx context.Context, gh RolloutsGitHub, env string, s 
 	}
 	check, art := r.find(runs, env, s)
 	if check == nil {
-		return false, fmt.Errorf("%w: no %s%s check run for %s on %s@%s", ErrUnknownRelease, CheckDeployPrefix, env, s.Release, repo.FullName(), short(s.SHA))
+		return false, fmt.Errorf("%w: no %s%s check run for %s on %s@%s", ErrUnknownRelease, CheckDeployPrefix, env, s.Release, repo.FullName(), text.Short(s.SHA))
 	}
 	upd := CheckRun{ID: check.ID, Name: check.Name, Summary: rolloutSummary(env, s)}
 	switch s.Phase {
@@ -70,7 +72,7 @@ func (r *Rollouts) Update(ctx context.Context, gh RolloutsGitHub, env string, s 
 		upd.Title = fmt.Sprintf("%s is live in %s%s", s.App, env, counts(s))
 	case agent.PhaseFailed:
 		upd.Status, upd.Conclusion = "completed", "failure"
-		upd.Title = truncate(fmt.Sprintf("%s failed in %s: %s", s.App, env, s.Reason), 200)
+		upd.Title = text.Truncate(fmt.Sprintf("%s failed in %s: %s", s.App, env, s.Reason), 200)
 		upd.Annotations = r.annotations(ctx, gh, repo, env, s, art)
 	case agent.PhaseWaiting:
 		upd.Status, upd.Title = "in_progress", "Waiting for Flux to apply the release"
@@ -85,9 +87,7 @@ func (r *Rollouts) Update(ctx context.Context, gh RolloutsGitHub, env string, s 
 			return false, err
 		}
 	}
-	r.mu.Lock()
-	r.told[key] = print
-	r.mu.Unlock()
+	r.told.Add(key, print)
 	return true, nil
 }
 
@@ -148,13 +148,13 @@ func rolloutSummary(env string, s agent.ReleaseState) string {
 	var b strings.Builder
 	switch s.Phase {
 	case agent.PhaseAvailable:
-		fmt.Fprintf(&b, "🟢 `%s` `%s` is available in **%s** (namespace `%s`).\n\n", s.App, short(s.SHA), env, s.Namespace)
+		fmt.Fprintf(&b, "🟢 `%s` `%s` is available in **%s** (namespace `%s`).\n\n", s.App, text.Short(s.SHA), env, s.Namespace)
 	case agent.PhaseFailed:
-		fmt.Fprintf(&b, "🔴 `%s` `%s` failed in **%s**: **%s**\n\n> %s\n\n", s.App, short(s.SHA), env, s.Reason, escapeMarkdown(s.Message))
+		fmt.Fprintf(&b, "🔴 `%s` `%s` failed in **%s**: **%s**\n\n> %s\n\n", s.App, text.Short(s.SHA), env, s.Reason, escapeMarkdown(s.Message))
 	case agent.PhaseWaiting:
 		fmt.Fprintf(&b, "⏳ Waiting for Flux to apply the release of `%s` in **%s**.\n\n", s.App, env)
 	default:
-		fmt.Fprintf(&b, "🟡 Rolling out `%s` `%s` in **%s**.\n\n", s.App, short(s.SHA), env)
+		fmt.Fprintf(&b, "🟡 Rolling out `%s` `%s` in **%s**.\n\n", s.App, text.Short(s.SHA), env)
 	}
 	if s.Flux != nil {
 		fmt.Fprintf(&b, "Flux Kustomization `%s`: ready %t, revision `%s`. %s\n\n", s.Flux.Kustomization, s.Flux.Ready, s.Flux.Revision, escapeMarkdown(s.Flux.Message))
@@ -176,10 +176,10 @@ func rolloutSummary(env string, s agent.ReleaseState) string {
 			if p.Message != "" {
 				state += ": " + p.Message
 			}
-			fmt.Fprintf(&b, "| %s | %s | %t | %d | %s |\n", escapeMarkdown(p.Name), p.Phase, p.Ready, p.Restarts, escapeMarkdown(truncate(state, 300)))
+			fmt.Fprintf(&b, "| %s | %s | %t | %d | %s |\n", escapeMarkdown(p.Name), p.Phase, p.Ready, p.Restarts, escapeMarkdown(text.Truncate(state, 300)))
 		}
 	}
-	return truncate(b.String(), maxOutputText)
+	return text.Truncate(b.String(), maxOutputText)
 }
 
 // annotations place a failure on the env config line most likely at fault: the image
@@ -212,7 +212,7 @@ func (r *Rollouts) annotations(ctx context.Context, gh RolloutsGitHub, repo Repo
 		}
 	}
 	return []Annotation{{Path: file, StartLine: line, EndLine: line, Level: "failure",
-		Title: fmt.Sprintf("%s failed in %s: %s", s.App, env, s.Reason), Message: truncate(s.Message, 4000)}}
+		Title: fmt.Sprintf("%s failed in %s: %s", s.App, env, s.Reason), Message: text.Truncate(s.Message, 4000)}}
 }
 
 // findLine returns the first line holding one of keys, tried in order; 1 when none does.
@@ -251,7 +251,7 @@ func (r *Rollouts) finish(ctx context.Context, gh RolloutsGitHub, repo RepoRef, 
 		if d.Payload["artifact"] != s.Release || !deploysApp(d, s.App) {
 			continue
 		}
-		if err := gh.CreateDeploymentStatus(ctx, repo, d.ID, DeploymentStatus{State: state, Description: truncate(desc, maxStatusDesc), EnvironmentURL: url, LogURL: checkURL}); err != nil {
+		if err := gh.CreateDeploymentStatus(ctx, repo, d.ID, DeploymentStatus{State: state, Description: text.Truncate(desc, maxStatusDesc), EnvironmentURL: url, LogURL: checkURL}); err != nil {
 			return err
 		}
 		if n, ok := d.Payload["pr"].(float64); ok {
@@ -288,15 +288,15 @@ func (r *Rollouts) tellReply(ctx context.Context, gh RolloutsGitHub, repo RepoRe
 	if err != nil {
 		return err
 	}
-	released := fmt.Sprintf("**Released** `%s` `%s` to **%s**", s.App, short(s.SHA), env)
+	released := fmt.Sprintf("**Released** `%s` `%s` to **%s**", s.App, text.Short(s.SHA), env)
 	sort.SliceStable(comments, func(i, j int) bool { return comments[i].ID > comments[j].ID })
 	for _, c := range comments {
 		if !strings.Contains(c.Body, "auger:trigger=") || !strings.Contains(c.Body, released) {
 			continue
 		}
-		line := fmt.Sprintf("🟢 **Live**: `%s` `%s` is available in **%s**.", s.App, short(s.SHA), env)
+		line := fmt.Sprintf("🟢 **Live**: `%s` `%s` is available in **%s**.", s.App, text.Short(s.SHA), env)
 		if s.Phase == agent.PhaseFailed {
-			line = fmt.Sprintf("🔴 **Failed** in **%s**: %s, %s", env, s.Reason, escapeMarkdown(truncate(s.Message, 300)))
+			line = fmt.Sprintf("🔴 **Failed** in **%s**: %s, %s", env, s.Reason, escapeMarkdown(text.Truncate(s.Message, 300)))
 		}
 		if strings.Contains(c.Body, line) {
 			return nil

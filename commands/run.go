@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/auger-dev/auger/internal/text"
 	"github.com/rs/zerolog"
 )
 
@@ -171,11 +172,11 @@ func (p *PullRequests) tellOnCheckRun(ctx context.Context, gh PullRequestsGitHub
 		if strings.Contains(cr.Summary, line) {
 			return nil // a redelivered click
 		}
-		upd := CheckRun{ID: cr.ID, Name: cr.Name, Title: cr.Title, Summary: truncate(line+"\n"+cr.Summary, maxOutputText), Text: cr.Text}
+		upd := CheckRun{ID: cr.ID, Name: cr.Name, Title: cr.Title, Summary: text.Truncate(line+"\n"+cr.Summary, maxOutputText), Text: cr.Text}
 		_, uerr := gh.UpdateCheckRun(ctx, t.Repo, upd)
 		return uerr
 	}
-	return fmt.Errorf("check run %d is not on %s", t.CheckRunID, short(t.SHA))
+	return fmt.Errorf("check run %d is not on %s", t.CheckRunID, text.Short(t.SHA))
 }
 
 // replyOnce posts the reply to a trigger; when GitHub may have posted it despite an

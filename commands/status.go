@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/auger-dev/auger/gitops"
+	"github.com/auger-dev/auger/internal/text"
 )
 
 // status tabulates the current release of every app per environment.
@@ -39,7 +40,7 @@ func (p *PullRequests) status(ctx context.Context, _ PullRequestsGitHub, _ Trigg
 			if e.Action == gitops.ActionDelete {
 				release = "deleted"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s | %s |\n", rules.Name, st.App, release, short(e.Sha), escapeMarkdown(e.TriggeredBy),
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s | %s |\n", rules.Name, st.App, release, text.Short(e.Sha), escapeMarkdown(e.TriggeredBy),
 				e.Time.Format("2006-01-02 15:04 MST"), lockedCell(locks, rules.Name, st.App))
 		}
 	}

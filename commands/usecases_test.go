@@ -336,4 +336,3 @@ func (f *fakeGitopsPRs) CreatePullRequest(_ context.Context, _ commands.RepoRef,
 func (f *fakeGitopsPRs) MergePullRequest(context.Context, commands.RepoRef, int, string, string) (string, error) {
 	return "", errors.New("not merged in this test")
 }
-
