@@ -382,6 +382,39 @@ func TestRedeliveredLocksAreRecorded(t *testing.T) {
 	}
 }
 
+// A process killed while go-git rewrote the cached tracking ref leaves the ref file
+// empty; the next process must repair the cache, not fail every write from then on.
+func TestCacheSurvivesAKillDuringARefUpdate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gitops")
+	cache := t.TempDir()
+	repo, err := gitops.Open(gitops.Remote{URL: path}, gitops.Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Release(ctx, release("frontend", "staging", "1111111111111111111111111111111111111111", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := filepath.Glob(filepath.Join(cache, "*", "refs", "remotes", "origin", "main"))
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("tracking ref in the cache: %v, %v", refs, err)
+	}
+	if err := os.WriteFile(refs[0], nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := gitops.Open(gitops.Remote{URL: path}, gitops.Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := again.Release(ctx, release("backend", "staging", "2222222222222222222222222222222222222222", "v1"))
+	if err != nil || !res.Changed {
+		t.Fatalf("release after an emptied ref file: %+v, %v", res, err)
+	}
+	if n := git(t, path, "rev-list", "--count", "HEAD"); n != "2" {
+		t.Errorf("commits = %s, want 2", n)
+	}
+}
+
 func TestBadInputLeavesRepositoryAsItWas(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "gitops")

@@ -27,6 +27,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 	"github.com/gofrs/flock"
 )
 
@@ -197,12 +198,22 @@ func (r *Repo) indexPath() string {
 func (r *Repo) fetch(ctx context.Context, st *state) error {
 	rem := git.NewRemote(st.s, &config.RemoteConfig{Name: "origin", URLs: []string{r.ep.url}})
 	refspec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.opts.Branch, r.trackingRef()))
-	err := rem.FetchContext(ctx, &git.FetchOptions{
+	opts := &git.FetchOptions{
 		RemoteName: "origin",
 		RefSpecs:   []config.RefSpec{refspec},
 		Auth:       r.ep.auth,
 		Tags:       git.NoTags,
-	})
+	}
+	err := rem.FetchContext(ctx, opts)
+	if errors.Is(err, dotgit.ErrEmptyRefFile) {
+		// go-git rewrites a ref file in place (truncate, then write), so a process killed
+		// in between leaves it empty. The tracking ref only remembers where the remote
+		// branch was: drop it and fetch again.
+		if rerr := st.s.RemoveReference(r.trackingRef()); rerr != nil {
+			return fmt.Errorf("repair gitops cache %s: %w", r.dir, rerr)
+		}
+		err = rem.FetchContext(ctx, opts)
+	}
 	var noMatch git.NoMatchingRefSpecError
 	switch {
 	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
