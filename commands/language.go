@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/auger-dev/auger/artifact"
 )
 
 // This file is the pull-request comment language: which line of a comment is a command
@@ -418,8 +420,12 @@ func checkName(command, kind, name string) error {
 		kind, quoteArg(name), why)}
 }
 
-// namingProblem says why name is not a DNS-1123 label, or returns "" when it is one.
+// namingProblem says why name is not a DNS-1123 label, or returns "" when it is one. The
+// rule is artifact's (apimachinery's); this only explains it in the words of a comment.
 func namingProblem(name string) string {
+	if artifact.DNSLabelProblem(name) == "" {
+		return ""
+	}
 	for _, r := range name {
 		switch {
 		case 'a' <= r && r <= 'z', '0' <= r && r <= '9', r == '-':
@@ -439,7 +445,7 @@ func namingProblem(name string) string {
 	case name[0] == '-' || name[len(name)-1] == '-':
 		return "it starts or ends with '-'"
 	}
-	return ""
+	return "it is not a DNS-1123 label"
 }
 
 // suggestCommand returns the command that word (lower-cased, without its slash) looks
