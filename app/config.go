@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ const (
 	// DefaultAgentTimeout is how long a release waits for its environment's agent to
 	// report before its deploy check run ends as neutral.
 	DefaultAgentTimeout = 15 * time.Minute
-	setupDocs            = `see "Setting up the GitHub App" in the README`
+	setupDocs           = `see "Setting up the GitHub App" in the README`
 )
 
 // DefaultAllowedChartSources is what the server renders from when the operator names
@@ -85,6 +86,10 @@ type ServerConfig struct {
 	// CatchUpWindow is how far back, at start, Auger asks GitHub to redeliver webhooks a
 	// crash may have lost (default 15m; a negative value turns it off).
 	CatchUpWindow time.Duration `yaml:"catchUpWindow"`
+	// StateDir holds the journal of the deliveries this server finished, which lets a
+	// restart catch up on only what it lost (default: the user's cache directory,
+	// auger/). Give each replica its own, or none: sharing one is harmless but useless.
+	StateDir string `yaml:"stateDir"`
 }
 
 // ChartsConfig says where charts may come from (the guard against server-side request
@@ -122,8 +127,8 @@ type EnvironmentConfig struct {
 	// AgentTimeout ends a release's deploy check run as neutral when the agent has not
 	// reported on it by then.
 	AgentTimeout time.Duration `yaml:"agentTimeout"`
-	URL             string      `yaml:"url"`
-	Production      bool        `yaml:"production"`
+	URL          string        `yaml:"url"`
+	Production   bool          `yaml:"production"`
 	// Notifications are the channels told about releases: Slack incoming webhooks and
 	// generic JSON webhooks, whose URLs (secrets) come from files or variables.
 	Notifications []NotificationConfig `yaml:"notifications"`
@@ -188,6 +193,7 @@ var envOverrides = []struct {
 	{"AUGER_LISTEN", func(c *Config, v string) error { c.Server.Listen = v; return nil }},
 	{"AUGER_PUBLIC_URL", func(c *Config, v string) error { c.Server.PublicURL = v; return nil }},
 	{"AUGER_GITOPS_CACHE_DIR", func(c *Config, v string) error { c.Gitops.CacheDir = v; return nil }},
+	{"AUGER_STATE_DIR", func(c *Config, v string) error { c.Server.StateDir = v; return nil }},
 	{"AUGER_CHART_CACHE_DIR", func(c *Config, v string) error { c.Charts.CacheDir = v; return nil }},
 }
 
@@ -266,6 +272,11 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.CatchUpWindow == 0 {
 		c.Server.CatchUpWindow = DefaultCatchUpWindow
+	}
+	if c.Server.StateDir == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			c.Server.StateDir = filepath.Join(dir, "auger")
+		}
 	}
 	if len(c.Charts.AllowedSources) == 0 {
 		c.Charts.AllowedSources = DefaultAllowedChartSources

@@ -78,6 +78,7 @@ func startAuger(t testing.TB, fake *githubfake.Fake, cfgPath string, env ...stri
 		"AUGER_GITHUB_PRIVATE_KEY=" + string(fake.PrivateKeyPEM()),
 		"AUGER_GITHUB_WEBHOOK_SECRET=" + testSecret,
 		"AUGER_GITHUB_API_URL=" + fake.URL,
+		"AUGER_STATE_DIR=" + t.TempDir(),
 	}, env...))
 	if err != nil {
 		t.Fatal(err)

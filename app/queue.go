@@ -20,6 +20,8 @@ import (
 // handled or in flight (same X-GitHub-Delivery) is acknowledged and skipped; Drain stops
 // intake and waits for what is queued.
 type queue struct {
+	// journal, when set, records the deliveries handled without error.
+	journal *journal
 	items   chan queuedEvent
 	timeout time.Duration
 	log     zerolog.Logger
@@ -122,6 +124,8 @@ func (q *queue) handle(ev queuedEvent) {
 		ev.logger.Error().Err(err).Msg("webhook handler failed")
 		// A redelivery of a failed event must run again.
 		q.seen.Remove(ev.d.DeliveryID)
+	} else {
+		q.journal.finished(ev.d.DeliveryID)
 	}
 	q.m.webhooks.WithLabelValues(ev.d.EventType, outcome).Inc()
 	q.m.handled.WithLabelValues(ev.d.EventType, outcome).Observe(since(start))

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,15 +51,16 @@ func TestCatchUpAfterACrash(t *testing.T) {
 
 	up.Store(true)
 	ctx := context.Background()
+	// The recording of the artifact was handled: only the lost comment is asked for.
 	asked, err := w.srv.CatchUp(ctx, 10*time.Minute)
-	if err != nil || asked < 2 {
-		t.Fatalf("catch up asked for %d redeliveries: %v", asked, err)
+	if err != nil || asked != 1 {
+		t.Fatalf("catch up asked for %d redeliveries, want 1 (the lost one): %v", asked, err)
 	}
 	if reply := w.reply(t, pr, 1); !strings.Contains(reply, "**Released**") {
 		t.Fatalf("reply after catching up:\n%s", reply)
 	}
-	if _, err := w.srv.CatchUp(ctx, 10*time.Minute); err != nil {
-		t.Fatal(err)
+	if asked, err := w.srv.CatchUp(ctx, 10*time.Minute); err != nil || asked != 0 {
+		t.Fatalf("second catch up asked for %d redeliveries (want none: all handled): %v", asked, err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	if n := w.gitops(t, "rev-list", "--count", "main"); n != "1" {
@@ -72,4 +75,56 @@ func TestCatchUpAfterACrash(t *testing.T) {
 	if replies != 1 || len(w.repo.Deployments()) != 1 {
 		t.Errorf("%d replies, %d deployments after catching up twice; want 1 each", replies, len(w.repo.Deployments()))
 	}
+}
+
+// A restart after 100 handled deliveries asks GitHub for the delivery list and redelivers
+// none of them: the journal says they were handled.
+func TestRestartAfterHandledDeliveriesCostsTheListOnly(t *testing.T) {
+	fake := githubfake.New(t)
+	fake.AddInstallation(installationID, "mycompany")
+	repo := fake.AddRepo("mycompany", "frontend")
+	state := t.TempDir()
+	cfg := writeFile(t, "auger.yaml", "server: {catchUpWindow: 10m}\n")
+	hook, _, _ := startAuger(t, fake, cfg, "AUGER_STATE_DIR="+state)
+	sha := repo.AddCommit(githubfake.Commit{Branch: "main", Message: "no .auger here"})
+	for range 100 {
+		p := githubfake.Payload(t, "check_suite", "completed")
+		repo.Retarget(p, sha)
+		if resp := fake.Deliver(t, hook, testSecret, "check_suite", "", p); resp.StatusCode >= 300 {
+			t.Fatalf("delivery answered %d", resp.StatusCode)
+		}
+	}
+	// The first server handles them all; the restarted process finds its journal.
+	deadline := time.Now().Add(30 * time.Second)
+	for journalLines(t, state) < 100 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, _, restarted := startAuger(t, fake, cfg, "AUGER_STATE_DIR="+state)
+	before := len(fake.Requests())
+	asked, err := restarted.CatchUp(context.Background(), 10*time.Minute)
+	if err != nil || asked != 0 {
+		t.Fatalf("catch up after 100 handled deliveries asked for %d: %v", asked, err)
+	}
+	ops := map[string]int{}
+	for _, r := range fake.Requests()[before:] {
+		ops[r.OperationID]++
+	}
+	if ops["apps/redeliver-webhook-delivery"] != 0 || ops["apps/list-webhook-deliveries"] > 2 {
+		t.Errorf("requests of the catch-up: %v", ops)
+	}
+	t.Logf("restart after 100 handled deliveries: %v", ops)
+}
+
+// journalLines counts the deliveries the journals in dir hold.
+func journalLines(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	files, _ := filepath.Glob(filepath.Join(dir, "deliveries-*.log"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err == nil {
+			n += strings.Count(string(data), "\n")
+		}
+	}
+	return n
 }

@@ -2,15 +2,17 @@ package app
 
 import (
 	"context"
+	"path/filepath"
 
 	"errors"
 	"fmt"
-	"github.com/cenkalti/backoff/v4"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
@@ -92,6 +94,12 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		Observer: s.metrics,
 	}
 	s.queue = newQueue(cfg.Server.QueueSize, cfg.Server.Workers, cfg.Server.EventTimeout, log, s.metrics)
+	if cfg.Server.StateDir != "" && cfg.Server.CatchUpWindow > 0 {
+		// One journal per App: two Apps (staging and production Augers) may share a disk.
+		if s.queue.journal, err = openJournal(filepath.Join(cfg.Server.StateDir, fmt.Sprintf("deliveries-%d.log", cfg.GitHub.AppID)), cfg.Server.CatchUpWindow); err != nil {
+			return nil, err
+		}
+	}
 	dispatcher := githubapp.NewEventDispatcher(
 		[]githubapp.EventHandler{
 			&handlers.CheckSuite{Base: base},
@@ -229,6 +237,9 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
+// catchUpRounds are the waits before each catch-up at start.
+var catchUpRounds = []time.Duration{0, 3 * time.Second, 15 * time.Second}
+
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
@@ -241,16 +252,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() {
 			// A catch-up that fails (GitHub busy, a timeout) is tried again: it is the only
 			// way back for a delivery a crash lost.
-			bo := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(), 5), ctx)
-			err := backoff.Retry(func() error {
-				n, err := s.CatchUp(ctx, window)
-				if err == nil {
-					s.log.Info().Int("redeliveries", n).Dur("window", window).Msg("asked GitHub to redeliver recent webhooks")
+			// It runs again a little later for the redeliveries that did not arrive (sent
+			// before the load balancer routed to this replica); those that did are in
+			// flight or done here, and are not asked twice.
+			for _, wait := range catchUpRounds {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
 				}
-				return err
-			}, bo)
-			if err != nil {
-				s.log.Error().Err(err).Msg("could not catch up on webhook deliveries")
+				bo := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(), 5), ctx)
+				err := backoff.Retry(func() error {
+					n, err := s.CatchUp(ctx, window)
+					if err == nil {
+						s.log.Info().Int("redeliveries", n).Dur("window", window).Msg("asked GitHub to redeliver recent webhooks")
+					}
+					return err
+				}, bo)
+				if err != nil {
+					s.log.Error().Err(err).Msg("could not catch up on webhook deliveries")
+					return
+				}
 			}
 		}()
 	}
@@ -264,7 +286,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout)
 	defer cancel()
 	httpErr := srv.Shutdown(shutdown)
-	if err := errors.Join(httpErr, s.Drain(shutdown)); err != nil {
+	if err := errors.Join(httpErr, s.Drain(shutdown), s.queue.journal.close()); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	s.log.Info().Msg("stopped")
