@@ -32,7 +32,9 @@ func newRenderCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rendered, err := (&commands.Releaser{Renderer: renderer}).Render(cmd.Context(), a, env, app)
+			stage, stop := progress(cmd.ErrOrStderr(), false)
+			rendered, err := (&commands.Releaser{Renderer: renderer, Progress: stage}).Render(cmd.Context(), a, env, app)
+			stop()
 			if err != nil {
 				return err
 			}
@@ -93,8 +95,10 @@ func newReleaseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			releaser := commands.Releaser{Renderer: renderer, Authorizer: commands.Anyone{}}
+			stage, stop := progress(cmd.ErrOrStderr(), asJSON)
+			releaser := commands.Releaser{Renderer: renderer, Authorizer: commands.Anyone{}, Progress: stage}
 			done, err := releaser.Release(cmd.Context(), environment, commands.DeployRequest{Artifact: a, Env: env, App: app, Actor: af.actor()})
+			stop()
 			if asJSON {
 				if jerr := printJSON(cmd.OutOrStdout(), releasedJSON(done)); jerr != nil {
 					return jerr
@@ -166,8 +170,10 @@ func newRollbackCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			releaser := commands.Releaser{Authorizer: commands.Anyone{}}
+			stage, stop := progress(cmd.ErrOrStderr(), asJSON)
+			releaser := commands.Releaser{Authorizer: commands.Anyone{}, Progress: stage}
 			rb, err := releaser.Rollback(cmd.Context(), environment, commands.RollbackRequest{Env: env, App: app, To: to, Actor: af.actor()})
+			stop()
 			if err != nil {
 				return err
 			}

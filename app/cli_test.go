@@ -3,13 +3,20 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auger-dev/auger/app"
+	"github.com/auger-dev/auger/internal/chartrepo"
 	"github.com/auger-dev/auger/internal/gitserver"
 )
 
@@ -236,5 +243,46 @@ func TestRenderAndEnvCreate(t *testing.T) {
 	}
 	if _, errOut, code = run(t, "env", "create", "--gitops-repo", gitopsDir, "--env", "Staging!", "--cache-dir", t.TempDir()); code == 0 || !strings.Contains(errOut, "DNS-1123") {
 		t.Errorf("bad env name (%d): %s", code, errOut)
+	}
+}
+
+// A stage that takes longer than a second (here a chart download from a slow repository)
+// is told on stderr, once; with --json nothing but the JSON is printed.
+func TestSlowStagesAreToldOnStderr(t *testing.T) {
+	chdirRoot(t)
+	charts, _ := chartrepo.Serve(t, "examples/charts/web")
+	target, _ := url.Parse(charts.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(1200 * time.Millisecond) // every request of the download: over a second
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	art, err := os.ReadFile("examples/artifact.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifactPath := filepath.Join(t.TempDir(), "artifact.json")
+	remote := strings.ReplaceAll(string(art), `"chart": {"name": "examples/charts/web"}`, fmt.Sprintf(`"chart": {"repository": %q, "name": "web", "version": "0.1.0"}`, slow.URL))
+	if remote == string(art) {
+		t.Fatal("the example artifact no longer names its local chart the way this test expects")
+	}
+	if err := os.WriteFile(artifactPath, []byte(remote), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"release", "--gitops-repo", filepath.Join(t.TempDir(), "gitops"), "--artifact", artifactPath, "--env", "staging",
+			"--cache-dir", t.TempDir(), "--chart-cache", t.TempDir()}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		_, errOut, code := run(t, args...)
+		if code != 0 {
+			t.Fatalf("release (json %v) failed: %s", asJSON, errOut)
+		}
+		told := strings.Count(errOut, "auger: rendering frontend with chart web")
+		if asJSON && errOut != "" || !asJSON && told != 1 {
+			t.Errorf("stderr (json %v):\n%s", asJSON, errOut)
+		}
 	}
 }

@@ -55,6 +55,15 @@ func ProposalBranch(env, app, key string) string {
 type Releaser struct {
 	Renderer   Renderer
 	Authorizer Authorizer
+	// Progress, when set, is told each stage as it starts ("rendering web", "writing web
+	// to staging"): the CLI shows the slow ones.
+	Progress func(stage string)
+}
+
+func (r *Releaser) progress(stage string) {
+	if r.Progress != nil {
+		r.Progress(stage)
+	}
 }
 
 // DeployRequest asks for an artifact to be released to an environment: every app the
@@ -128,6 +137,7 @@ func resolve(a *artifact.Artifact, env, app string) ([]artifact.EnvConfig, error
 func (r *Releaser) render(ctx context.Context, a *artifact.Artifact, configs []artifact.EnvConfig) ([]Rendered, error) {
 	out := make([]Rendered, 0, len(configs))
 	for _, resolved := range configs {
+		r.progress(fmt.Sprintf("rendering %s with chart %s", resolved.App, chartName(resolved.Chart)))
 		files, err := r.Renderer.Render(ctx, resolved, manifests.Release{
 			ArtifactID: a.ID,
 			Repository: a.Version.RepositoryName,
@@ -199,6 +209,7 @@ func (r *Releaser) Release(ctx context.Context, env Environment, req DeployReque
 			proposal string
 			err      error
 		)
+		r.progress(fmt.Sprintf("writing %s to %s in %s", ec.App, ec.Env, env.Repo))
 		if env.Propose {
 			proposal = ProposalBranch(ec.Env, ec.App, firstNonEmpty(req.Actor.Trigger, req.Artifact.ID))
 			res, err = env.Repo.Propose(ctx, rel, proposal)
@@ -249,6 +260,7 @@ func (r *Releaser) Rollback(ctx context.Context, env Environment, req RollbackRe
 		ask.Commit = restoredCommit(target, rec)
 		return r.authorizer().Authorize(ctx, ask)
 	}
+	r.progress(fmt.Sprintf("rolling back %s in %s in %s", req.App, req.Env, env.Repo))
 	res, to, err := env.Repo.Rollback(ctx, gitops.Target{Env: req.Env, Path: env.Path, App: req.App}, req.To, req.Actor, approve)
 	return RolledBack{To: to, Result: res}, err
 }
