@@ -1,13 +1,16 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/gitops"
 	"github.com/auger-dev/auger/internal/githubfake"
 )
 
@@ -305,11 +308,11 @@ const forkRollbackEnvironments = `
 `
 
 // 2. The "Roll back" button judges the release it would restore. Two Augers share GitHub
-// and the gitops repository, one whose staging takes forks (A) and one whose staging
-// refuses them (B: the operator's config after the security fix). A released a fork's
-// pull request to staging, then a base pull request; rolling back to the fork's release
-// is refused by B (button and /rollback) and done by A. Control: B's Roll back button
-// restores an earlier base release.
+// and the gitops repository, one whose staging takes forks for previews (A) and one whose
+// staging refuses them (B). A fork's release of the base app sits in staging's history
+// (written before these rules), then a base release; rolling back to the fork's release is
+// refused by B (button and /rollback) and by A (frontend is no preview). Control: B's Roll
+// back button restores an earlier base release.
 func TestForkRollback(t *testing.T) {
 	w := newReleaseWorld(t, fmt.Sprintf(forkRollbackEnvironments, "\n    allowForks: true"))
 	refusingHook, refusingLogs := startAnotherAuger(t, w, fmt.Sprintf(forkRollbackEnvironments, ""))
@@ -318,7 +321,7 @@ func TestForkRollback(t *testing.T) {
 	staging := map[string]string{".auger/frontend-staging.yaml": w.envConfig("frontend", "staging", false)}
 	shaA, prA := w.basePullRequest(t, "feature-a", staging)
 	shaB, prB := w.basePullRequest(t, "feature-b", staging)
-	forkSHA, forkPR := w.forkPullRequest(t, "patch-1", staging)
+	forkSHA, _ := w.forkPullRequest(t, "patch-1", staging)
 	for _, sha := range []string{shaA, shaB, forkSHA} {
 		w.waitForArtifact(t, sha)
 	}
@@ -352,10 +355,20 @@ func TestForkRollback(t *testing.T) {
 		t.Fatalf("control rollback commit:\n%s", msg)
 	}
 
-	// A releases the fork's head (its staging takes forks), then B's head again.
-	w.commentVia(t, w.hook, forkPR, "jane", "/deploy staging")
-	if reply := w.reply(t, forkPR, 1); !strings.Contains(reply, "**Released** `frontend` `"+forkSHA[:7]+"`") {
-		t.Fatalf("A's deploy of the fork #%d:\n%s", forkPR, reply)
+	// The fork's head lands in staging the way only a writer without these rules could
+	// (an Auger from before them, or a person): straight into the gitops repository. Then
+	// A releases B's head again.
+	legacy, err := gitops.Open(gitops.Remote{URL: w.git.Dir("mycompany/gitops")}, gitops.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := legacy.Release(context.Background(), gitops.Release{
+		Target: gitops.Target{Env: "staging", Path: "staging", App: "frontend"}, Actor: gitops.Actor{TriggeredBy: "legacy", Trigger: "legacy:1"},
+		Namespace: "staging", Artifact: commands.ArtifactID(commands.RepoRef{Owner: "mycompany", Name: "frontend"}, forkSHA),
+		Version: artifact.Version{RepositoryName: "mycompany/frontend", SHA: forkSHA, Event: artifact.EventPR},
+		Files:   map[string][]byte{"configmap-frontend.yaml": []byte("kind: ConfigMap\nmetadata: {name: frontend}\ndata: {from: mallory}\n")},
+	}); err != nil {
+		t.Fatal(err)
 	}
 	w.commentVia(t, w.hook, prB, "jane", "/deploy staging")
 	if reply := replyB(t); !strings.Contains(reply, "**Released**") {
@@ -385,17 +398,17 @@ func TestForkRollback(t *testing.T) {
 	if got := w.gitops(t, "rev-parse", "main"); got != current {
 		t.Errorf("a refused rollback wrote to the gitops repository:\n%s", w.gitops(t, "log", "-2", "--format=%B", "main"))
 	}
-	if runs := w.deployRuns(forkSHA, "staging"); len(runs) != 1 {
-		t.Errorf("deploy check runs on the fork head after B's refusals: %d, want A's one", len(runs))
+	if runs := w.deployRuns(forkSHA, "staging"); len(runs) != 0 {
+		t.Errorf("deploy check runs on the fork head after B's refusals: %d", len(runs))
 	}
 
-	// A, whose staging takes forks, restores it with the same button.
+	// A's staging takes forks, but for previews only: frontend is none, so A refuses too.
 	w.click(t, w.hook, latest, commands.RollbackActionID, "jane", "rollback-3")
-	if reply := replyB(t); !strings.Contains(reply, "**Rolled back** `frontend` in **staging**") || !strings.Contains(reply, "(`"+forkSHA[:7]+"`)") {
+	if reply := replyB(t); !strings.Contains(reply, "previews only") || strings.Contains(reply, "**Rolled back**") {
 		t.Errorf("A's rollback to the fork's release:\n%s", reply)
 	}
-	if msg := w.gitops(t, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "Auger-Action: rollback") || !strings.Contains(msg, "Auger-Sha: "+forkSHA) {
-		t.Errorf("A's rollback commit:\n%s", msg)
+	if got := w.gitops(t, "rev-parse", "main"); got != current {
+		t.Errorf("A's refused rollback wrote to the gitops repository")
 	}
 }
 
@@ -524,7 +537,9 @@ func TestForkPreviews(t *testing.T) {
 	w.closePull(t, forkPR, "mallory/frontend")
 	w.previewComment(t, forkPR, "`"+name+"` in **forks**: removed")
 	want = "fork-previews/frontend-feature-x\npreviews/frontend-feature-x"
-	eventually(t, func() bool { return w.gitops(t, "ls-tree", "--name-only", "main", "previews/", "fork-previews/") == want })
+	eventually(t, func() bool {
+		return w.gitops(t, "ls-tree", "--name-only", "main", "previews/", "fork-previews/") == want
+	})
 	if msg := w.gitops(t, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "Auger-Action: delete") || !strings.Contains(msg, "Auger-App: "+name) {
 		t.Errorf("fork cleanup commit:\n%s", msg)
 	}

@@ -34,6 +34,10 @@ type Ask struct {
 	// release, the restored release's for a rollback, the one whose env configs named
 	// the app for a cleanup. Empty for changes that run no code (locks).
 	Commit CommitRef
+	// Previews is true when every app the change writes is a preview (named after its
+	// branch or pull request): the only apps a fork's commit may write, where forks are
+	// allowed at all.
+	Previews bool
 	// PR is the pull request asked on, for requireApproval.
 	PR *PullRequest
 	// Runs are the commit's check runs, for requireChecks.
@@ -41,6 +45,23 @@ type Ask struct {
 	// GitHub is where the rules look facts up: the installation the request came
 	// through. Without it, every rule that needs a fact refuses.
 	GitHub RulesGitHub
+}
+
+// commit is the commit asked about, in the repository asked on unless it names another.
+func (ask Ask) commit() CommitRef {
+	c := ask.Commit
+	if c.Repo == (RepoRef{}) {
+		c.Repo = ask.Repo
+	}
+	return c
+}
+
+// originGitHub is where the commit's origin is asked, nil when nowhere.
+func (ask Ask) originGitHub() OriginGitHub {
+	if ask.GitHub == nil {
+		return nil
+	}
+	return ask.GitHub
 }
 
 // RulesGitHub is what the environment rules read from GitHub.
@@ -76,9 +97,22 @@ func (r Rules) Authorize(ctx context.Context, ask Ask) error {
 			return err
 		}
 	}
-	if ask.Commit.SHA != "" && !rules.AllowForks {
+	switch {
+	case ask.Commit.SHA == "":
+	case !rules.AllowForks:
 		if err := r.authorizeOrigin(ctx, ask); err != nil {
 			return err
+		}
+	case (ask.Action == gitops.ActionRelease || ask.Action == gitops.ActionRollback) && !ask.Previews:
+		// Where forks are allowed, a fork's commit still may not replace an app of the
+		// base repository: only previews, which are named after its pull request.
+		if origin := ResolveOrigin(ctx, ask.originGitHub(), ask.commit()); !origin.Base {
+			refusal := &Refusal{Rule: "allowForks", Reason: fmt.Sprintf("%s takes commits from forks for previews only, and %s is no preview; %s",
+				rules.Name, strings.Join(ask.Apps, ", "), origin.Why), Remedy: "Release a preview env config, or push the branch to " + ask.commit().Repo.FullName()}
+			if origin.PR != nil {
+				refusal.PullRequest = origin.PR.Number
+			}
+			return tell(refusal)
 		}
 	}
 	if ask.Actor == "" || ask.Action != gitops.ActionRelease {
@@ -117,15 +151,8 @@ func (r Rules) Authorize(ctx context.Context, ask Ask) error {
 // authorizeOrigin lets a commit into an environment that refuses forks only when GitHub
 // proves it belongs to the base repository.
 func (r Rules) authorizeOrigin(ctx context.Context, ask Ask) error {
-	var gh OriginGitHub
-	if ask.GitHub != nil {
-		gh = ask.GitHub
-	}
-	commit := ask.Commit
-	if commit.Repo == (RepoRef{}) {
-		commit.Repo = ask.Repo
-	}
-	origin := ResolveOrigin(ctx, gh, commit)
+	commit := ask.commit()
+	origin := ResolveOrigin(ctx, ask.originGitHub(), commit)
 	if origin.Base {
 		return nil
 	}

@@ -163,9 +163,14 @@ func TestRulesJudgeTheCommitNotTheEntryPoint(t *testing.T) {
 				t.Errorf("fork into staging: %v (%+v), want refused by allowForks, answered on #9", err, refusal)
 			}
 
-			ask.Env, ask.GitHub = previews, gh()
+			ask.Env, ask.GitHub, ask.Previews = previews, gh(), true
 			if err := (commands.Rules{}).Authorize(context.Background(), ask); err != nil {
-				t.Errorf("fork into an environment that allows forks: %v", err)
+				t.Errorf("a fork's preview into an environment that allows forks: %v", err)
+			}
+			ask.GitHub, ask.Previews = gh(), false
+			err = commands.Rules{}.Authorize(context.Background(), ask)
+			if ask.Action == gitops.ActionRelease && (!errors.As(err, &refusal) || !strings.Contains(refusal.Reason, "previews only")) {
+				t.Errorf("a fork's release of a base app where forks are allowed: %v", err)
 			}
 
 			control := ask

@@ -162,9 +162,10 @@ func (r *Releaser) Release(ctx context.Context, env Environment, req DeployReque
 	if ask.Env == nil {
 		ask.Env = &EnvironmentRules{Name: env.Name, Path: env.Path}
 	}
-	ask.Action, ask.Apps = gitops.ActionRelease, nil
+	ask.Action, ask.Apps, ask.Previews = gitops.ActionRelease, nil, len(configs) > 0
 	for _, ec := range configs {
 		ask.Apps = append(ask.Apps, ec.App)
+		ask.Previews = ask.Previews && ec.Preview
 	}
 	if req.Artifact != nil {
 		// The rules judge the commit the artifact releases, whatever the asker said.
@@ -257,7 +258,7 @@ func (r *Releaser) Rollback(ctx context.Context, env Environment, req RollbackRe
 	ask.Action, ask.Apps = gitops.ActionRollback, []string{req.App}
 	// The rules judge the commit the rollback would run again, found inside the write.
 	approve := func(target gitops.Entry, rec *gitops.Record) error {
-		ask.Commit = restoredCommit(target, rec)
+		ask.Commit, ask.Previews = restoredCommit(target, rec), rec != nil && rec.Preview
 		return r.authorizer().Authorize(ctx, ask)
 	}
 	r.progress(fmt.Sprintf("rolling back %s in %s in %s", req.App, req.Env, env.Repo))
