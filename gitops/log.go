@@ -73,7 +73,11 @@ func (st *state) appLog(t Target) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	touches := st.idx.touches(strings.Join(parts, "/"))
+	idx, err := st.index()
+	if err != nil {
+		return nil, err
+	}
+	touches := idx.touches(strings.Join(parts, "/"))
 	entries := make([]Entry, 0, len(touches))
 	for i, tc := range touches {
 		e, err := st.entry(tc.Commit, parts)
@@ -158,9 +162,13 @@ func (st *state) apps(t Target) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	idx, err := st.index()
+	if err != nil {
+		return nil, err
+	}
 	prefix := strings.Join(parts[:len(parts)-1], "/") + "/"
 	var names []string
-	for folder := range st.idx.Folders {
+	for folder := range idx.Folders {
 		rest, ok := strings.CutPrefix(folder, prefix)
 		if ok && rest != "" && !strings.Contains(rest, "/") && checkLabel("app", rest) == nil {
 			names = append(names, rest)
@@ -184,8 +192,8 @@ func (r *Repo) Rollback(ctx context.Context, t Target, to string, a Actor, appro
 	}
 	var target Entry
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
-		if done := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" {
-			return nil, done, nil
+		if done, err := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" || err != nil {
+			return nil, done, err
 		}
 		if err := st.checkLock(t.Env, t.App); err != nil {
 			return nil, "", err
