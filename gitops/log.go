@@ -127,29 +127,33 @@ func (r *Repo) Log(ctx context.Context, t Target) ([]Entry, error) {
 	return entries, err
 }
 
-// Apps lists the apps an environment has now (t.App is ignored), sorted.
+// Apps lists the apps an environment has now (t.App is ignored), sorted. It reads the
+// tip's tree, not the history.
 func (r *Repo) Apps(ctx context.Context, t Target) ([]string, error) {
+	probe := t
+	probe.App = "x"
+	parts, err := probe.folder()
+	if err != nil {
+		return nil, err
+	}
 	var current []string
-	err := r.session(ctx, func(st *state) error {
-		all, err := st.apps(t)
+	err = r.session(ctx, func(st *state) error {
+		env, mode, err := subtree(st.s, st.root, parts[:len(parts)-1])
+		if err != nil || env.IsZero() || mode != filemode.Dir {
+			return err
+		}
+		tree, err := object.GetTree(st.s, env)
 		if err != nil {
 			return err
 		}
-		for _, app := range all {
-			one := t
-			one.App = app
-			parts, err := one.folder()
-			if err != nil {
-				return err
-			}
-			if h, _, err := subtree(st.s, st.root, parts); err != nil {
-				return err
-			} else if !h.IsZero() {
-				current = append(current, app)
+		for _, e := range tree.Entries {
+			if e.Mode == filemode.Dir && checkLabel("app", e.Name) == nil {
+				current = append(current, e.Name)
 			}
 		}
 		return nil
 	})
+	sort.Strings(current)
 	return current, err
 }
 
