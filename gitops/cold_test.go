@@ -20,9 +20,20 @@ import (
 // found, from a new cache, after other commits landed on its app and beside it, and a
 // log afterwards reads the whole history.
 func TestColdCacheIsShallowAndStillIdempotent(t *testing.T) {
+	for name, partial := range map[string]bool{"full": false, "partial clone": true} {
+		t.Run(name, func(t *testing.T) { testColdCache(t, partial) })
+	}
+}
+
+func testColdCache(t *testing.T, partial bool) {
 	ctx := context.Background()
 	srv := gitserver.Start(t)
 	srv.Create(t, "gitops")
+	if partial {
+		// What GitHub offers: blob-less fetches and objects by id.
+		git(t, srv.Dir("gitops"), "config", "uploadpack.allowFilter", "true")
+		git(t, srv.Dir("gitops"), "config", "uploadpack.allowReachableSHA1InWant", "true")
+	}
 	url := srv.AuthURL("gitops")
 	writer := open(t, url)
 	first := release("api", "staging", "1111111111111111111111111111111111111111", "v1")
@@ -90,6 +101,21 @@ func TestColdCacheIsShallowAndStillIdempotent(t *testing.T) {
 		}
 		if n := git(t, srv.Dir("gitops"), "rev-list", "--count", "main"); n != "23" {
 			t.Errorf("commits = %s, want 23", n)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(shallow[0]), "auger-partial")); (err == nil) != partial {
+			t.Errorf("partial cache = %v, want %v", err == nil, partial)
+		}
+		// A new release of an app the cache has no blobs of yet: the diff reads them.
+		again, err := repo.Release(ctx, release("api", "staging", "5555555555555555555555555555555555555555", "v5"))
+		if err != nil || !again.Changed || fmt.Sprint(again.Diff.Changed) != "[deployment-api.yaml]" {
+			t.Fatalf("release over the current one: %+v %v", again, err)
+		}
+		back, _, err := repo.Rollback(ctx, gitops.Target{Env: "staging", App: "api"}, "", gitops.Actor{TriggeredBy: "jane"}, nil)
+		if err != nil || !back.Changed {
+			t.Fatalf("rollback: %+v %v", back, err)
+		}
+		if got := git(t, srv.Dir("gitops"), "show", "main:staging/api/deployment-api.yaml"); !strings.Contains(got, "# v3") {
+			t.Errorf("rolled back to:\n%s", got)
 		}
 	})
 }

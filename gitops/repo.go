@@ -170,7 +170,7 @@ func (r *Repo) Branch() string { return r.opts.Branch }
 // the tip (a shallow clone); idx, the log index, is built on first use (index), which
 // fetches the whole history.
 type state struct {
-	s    *filesystem.Storage
+	s    *lazyStorage
 	tip  plumbing.Hash
 	root plumbing.Hash
 	w    *objectWriter
@@ -190,8 +190,9 @@ func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
 	}
 	defer r.lock.Unlock()
 
-	s := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
-	defer s.Close()
+	fs := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+	defer fs.Close()
+	s := &lazyStorage{Storage: fs}
 	if _, err := os.Stat(filepath.Join(r.dir, "config")); errors.Is(err, os.ErrNotExist) {
 		if _, err := git.Init(s, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 			return fmt.Errorf("gitops cache %s: %w", r.dir, err)
@@ -205,6 +206,9 @@ func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
 	st := &state{s: s, w: &objectWriter{s: s}, r: r, ctx: ctx}
 	if err := r.fetch(ctx, st); err != nil {
 		return err
+	}
+	if r.partial() {
+		s.fetch = func(hs []plumbing.Hash) error { return r.fetchObjects(ctx, st, hs) }
 	}
 	if err := fn(st); err != nil {
 		return err
@@ -291,8 +295,29 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 	if err != nil {
 		return fmt.Errorf("gitops cache %s: %w", r.dir, err)
 	}
-	if _, rerr := st.s.Reference(r.trackingRef()); rerr != nil || len(shallow) > 0 {
+	_, rerr := st.s.Reference(r.trackingRef())
+	empty := rerr != nil
+	if empty || len(shallow) > 0 {
 		opts.Depth, st.depth = 1, 1
+	}
+	if empty || (len(shallow) > 0 && r.partial()) {
+		tip, err := r.fetchTip(ctx, st)
+		switch {
+		case err == nil && tip.IsZero():
+			// The branch does not exist yet: the first write creates it.
+			_ = st.s.RemoveReference(r.trackingRef())
+			st.tip, st.root = plumbing.ZeroHash, plumbing.ZeroHash
+			return nil
+		case err == nil:
+			c, err := object.GetCommit(st.s, tip)
+			if err != nil {
+				return fmt.Errorf("read %s of %s: %w", r.opts.Branch, r.ep.redacted, err)
+			}
+			st.tip, st.root = c.Hash, c.TreeHash
+			return nil
+		case !errors.Is(err, errNoPartial):
+			return r.fetchErr(err)
+		}
 	}
 	err = rem.FetchContext(ctx, opts)
 	if errors.Is(err, dotgit.ErrEmptyRefFile) {
@@ -312,10 +337,8 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 		_ = st.s.RemoveReference(r.trackingRef())
 		st.tip, st.root = plumbing.ZeroHash, plumbing.ZeroHash
 		return nil
-	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed), errors.Is(err, transport.ErrRepositoryNotFound):
-		return r.remoteErr("fetch", err)
 	default:
-		return transientError{r.remoteErr("fetch", err)}
+		return r.fetchErr(err)
 	}
 	ref, err := st.s.Reference(r.trackingRef())
 	if err != nil {
@@ -327,6 +350,15 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 	}
 	st.tip, st.root = c.Hash, c.TreeHash
 	return nil
+}
+
+// fetchErr is remoteErr for a fetch: worth another try unless the credentials or the
+// URL are wrong.
+func (r *Repo) fetchErr(err error) error {
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) || errors.Is(err, transport.ErrRepositoryNotFound) {
+		return r.remoteErr("fetch", err)
+	}
+	return transientError{r.remoteErr("fetch", err)}
 }
 
 // remoteErr turns transport errors into messages that say what to do, with
