@@ -70,13 +70,15 @@ func (r *Repo) partial() bool {
 
 // supportsPartial tells whether the remote serves a blob-less fetch and blobs by id.
 func supportsPartial(caps *capability.List) bool {
-	return caps.Supports(capability.Filter) && caps.Supports(capability.Shallow) &&
-		(caps.Supports(capability.AllowReachableSHA1InWant) || caps.Supports(capability.AllowTipSHA1InWant))
+	return caps.Supports(capability.Filter) && (caps.Supports(capability.AllowReachableSHA1InWant) || caps.Supports(capability.AllowTipSHA1InWant))
 }
 
-// fetchTip fetches the branch's tip commit into an empty or partial cache, without
-// blobs, and returns it (ZeroHash when the branch does not exist). It returns
-// errNoPartial, having fetched nothing, when the remote does not offer partial clone.
+// fetchTip brings the branch's tip into an empty or shallow cache and returns it
+// (ZeroHash when the branch does not exist). An empty cache asks for the tip alone
+// (depth 1), without blobs when the remote offers partial clone; a cache that has an
+// older tip asks for what is new since it (blobs included: they are the few files
+// changed since), which git sends without re-sending the trees it shares with it. It returns errNoShallow, having fetched nothing, when the
+// remote cannot serve a shallow fetch.
 func (r *Repo) fetchTip(ctx context.Context, st *state) (plumbing.Hash, error) {
 	sess, ar, err := r.uploadPackSession(ctx)
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
@@ -86,8 +88,8 @@ func (r *Repo) fetchTip(ctx context.Context, st *state) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	defer sess.Close()
-	if !supportsPartial(ar.Capabilities) {
-		return plumbing.ZeroHash, errNoPartial
+	if !ar.Capabilities.Supports(capability.Shallow) {
+		return plumbing.ZeroHash, errNoShallow
 	}
 	refs, err := ar.AllReferences()
 	if err != nil {
@@ -101,21 +103,33 @@ func (r *Repo) fetchTip(ctx context.Context, st *state) (plumbing.Hash, error) {
 	if st.s.Storage.HasEncodedObject(tip) != nil {
 		req := r.uploadPackRequest(ar)
 		req.Wants = []plumbing.Hash{tip}
-		req.Depth = packp.DepthCommits(1)
-		req.Filter = packp.FilterBlobNone()
-		for _, c := range []capability.Capability{capability.Shallow, capability.Filter} {
-			if err := req.Capabilities.Set(c); err != nil {
-				return plumbing.ZeroHash, err
-			}
+		if err := req.Capabilities.Set(capability.Shallow); err != nil {
+			return plumbing.ZeroHash, err
 		}
 		if req.Shallows, err = st.s.Shallow(); err != nil {
 			return plumbing.ZeroHash, err
 		}
 		if old, err := st.s.Reference(r.trackingRef()); err == nil && st.s.Storage.HasEncodedObject(old.Hash()) == nil {
 			req.Haves = []plumbing.Hash{old.Hash()}
+		} else {
+			req.Depth = packp.DepthCommits(1)
 		}
-		if err := os.WriteFile(filepath.Join(r.dir, partialMarker), nil, 0o600); err != nil {
-			return plumbing.ZeroHash, err
+		partial := r.partial()
+		if !partial && req.Haves == nil && supportsPartial(ar.Capabilities) {
+			// A new cache: partial from the start, or never (a full cache must not
+			// start missing blobs).
+			if err := os.WriteFile(filepath.Join(r.dir, partialMarker), nil, 0o600); err != nil {
+				return plumbing.ZeroHash, err
+			}
+			partial = true
+		}
+		// What is new since an older tip is a few changed files: blobs included, so
+		// the write does not ask for them in a second request.
+		if partial && req.Haves == nil && ar.Capabilities.Supports(capability.Filter) {
+			req.Filter = packp.FilterBlobNone()
+			if err := req.Capabilities.Set(capability.Filter); err != nil {
+				return plumbing.ZeroHash, err
+			}
 		}
 		if err := r.receivePack(ctx, sess, st, req); err != nil {
 			return plumbing.ZeroHash, err
@@ -127,8 +141,8 @@ func (r *Repo) fetchTip(ctx context.Context, st *state) (plumbing.Hash, error) {
 	return tip, nil
 }
 
-// errNoPartial says the remote does not offer partial clone.
-var errNoPartial = errors.New("the remote does not offer partial clone")
+// errNoShallow says the remote cannot serve a shallow fetch.
+var errNoShallow = errors.New("the remote does not offer shallow fetches")
 
 // fetchObjects fetches objects by id (blobs a partial cache lacks), in one request.
 func (r *Repo) fetchObjects(ctx context.Context, st *state, hs []plumbing.Hash) error {

@@ -300,7 +300,7 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 	if empty || len(shallow) > 0 {
 		opts.Depth, st.depth = 1, 1
 	}
-	if empty || (len(shallow) > 0 && r.partial()) {
+	if empty || len(shallow) > 0 {
 		tip, err := r.fetchTip(ctx, st)
 		switch {
 		case err == nil && tip.IsZero():
@@ -315,7 +315,7 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 			}
 			st.tip, st.root = c.Hash, c.TreeHash
 			return nil
-		case !errors.Is(err, errNoPartial):
+		case !errors.Is(err, errNoShallow):
 			return r.fetchErr(err)
 		}
 	}
