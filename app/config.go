@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/gitops"
 )
 
 // Defaults, applied in one place (Config.applyDefaults).
@@ -37,7 +38,7 @@ const (
 	// DefaultAgentTimeout is how long a release waits for its environment's agent to
 	// report before its deploy check run ends as neutral.
 	DefaultAgentTimeout = 15 * time.Minute
-	setupDocs            = `see "Setting up the GitHub App" in the README`
+	setupDocs           = `see "Setting up the GitHub App" in the README`
 )
 
 // DefaultAllowedChartSources is what the server renders from when the operator names
@@ -94,9 +95,23 @@ type ChartsConfig struct {
 	CacheDir       string   `yaml:"cacheDir"`
 }
 
-// GitopsCacheConfig says where cached clones of gitops repositories live.
+// GitopsCacheConfig says where cached clones of gitops repositories live and how much
+// room they may take: MaxSizeMB bounds the directory across repositories (least
+// recently used clones go first) and Idle evicts a clone unused that long. Zero means
+// gitops.DefaultCacheMaxBytes and gitops.DefaultCacheIdle; negative turns a bound off.
 type GitopsCacheConfig struct {
-	CacheDir string `yaml:"cacheDir"`
+	CacheDir  string        `yaml:"cacheDir"`
+	MaxSizeMB int64         `yaml:"maxSizeMB"`
+	Idle      time.Duration `yaml:"idle"`
+}
+
+// options are the gitops options the cache configuration sets.
+func (g GitopsCacheConfig) options(branch string) gitops.Options {
+	maxBytes := g.MaxSizeMB << 20
+	if g.MaxSizeMB < 0 {
+		maxBytes = -1
+	}
+	return gitops.Options{Branch: branch, CacheDir: g.CacheDir, CacheMaxBytes: maxBytes, CacheIdle: g.Idle}
 }
 
 // CIConfig says which check runs count as "CI passed".
@@ -122,8 +137,8 @@ type EnvironmentConfig struct {
 	// AgentTimeout ends a release's deploy check run as neutral when the agent has not
 	// reported on it by then.
 	AgentTimeout time.Duration `yaml:"agentTimeout"`
-	URL             string      `yaml:"url"`
-	Production      bool        `yaml:"production"`
+	URL          string        `yaml:"url"`
+	Production   bool          `yaml:"production"`
 	// Notifications are the channels told about releases: Slack incoming webhooks and
 	// generic JSON webhooks, whose URLs (secrets) come from files or variables.
 	Notifications []NotificationConfig `yaml:"notifications"`
@@ -188,6 +203,22 @@ var envOverrides = []struct {
 	{"AUGER_LISTEN", func(c *Config, v string) error { c.Server.Listen = v; return nil }},
 	{"AUGER_PUBLIC_URL", func(c *Config, v string) error { c.Server.PublicURL = v; return nil }},
 	{"AUGER_GITOPS_CACHE_DIR", func(c *Config, v string) error { c.Gitops.CacheDir = v; return nil }},
+	{"AUGER_GITOPS_CACHE_MAX_SIZE_MB", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("AUGER_GITOPS_CACHE_MAX_SIZE_MB: %q is not a number", v)
+		}
+		c.Gitops.MaxSizeMB = n
+		return nil
+	}},
+	{"AUGER_GITOPS_CACHE_IDLE", func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("AUGER_GITOPS_CACHE_IDLE: %q is not a duration (like 72h)", v)
+		}
+		c.Gitops.Idle = d
+		return nil
+	}},
 	{"AUGER_CHART_CACHE_DIR", func(c *Config, v string) error { c.Charts.CacheDir = v; return nil }},
 }
 
