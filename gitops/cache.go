@@ -18,7 +18,27 @@ const (
 	DefaultCacheIdle     = 72 * time.Hour
 	// pruneEvery spaces the walks over the cache directory.
 	pruneEvery = time.Minute
+	// maxPacks bounds the packs of a shallow clone: each write adds two (what it
+	// fetched and what it made), and every object lookup looks through all of them.
+	maxPacks = 200
 )
+
+// compact drops a shallow clone that has piled up more than r.maxPacks packs, so its
+// next fetch is a cold start (cheap, see docs/gitops-writes.md) instead of every
+// lookup slowing down. A clone with the whole history is kept: its log index follows
+// it, and rebuilding that costs more than the packs.
+func (r *Repo) compact() {
+	packs, _ := filepath.Glob(filepath.Join(r.dir, "objects", "pack", "*.pack"))
+	if len(packs) <= r.maxPacks {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "shallow")); err != nil {
+		return
+	}
+	for _, name := range []string{"objects", "refs", "packed-refs", "shallow", partialMarker} {
+		_ = os.RemoveAll(filepath.Join(r.dir, name))
+	}
+}
 
 // pruneCache keeps opts.CacheDir inside its bounds: it removes the clones of
 // repositories unused for opts.CacheIdle, then, while the directory is larger than

@@ -80,6 +80,8 @@ type Repo struct {
 	// mu serialises this process's use of the cache; lock does it across processes.
 	mu   sync.Mutex
 	lock *flock.Flock
+	// maxPacks is how many packs a shallow clone may pile up before it is dropped.
+	maxPacks int
 }
 
 // Result says what a write did.
@@ -156,7 +158,7 @@ func Open(remote Remote, opts Options) (*Repo, error) {
 		return nil, fmt.Errorf("gitops cache %s: %w", dir, err)
 	}
 	pruneCache(opts, name)
-	return &Repo{ep: ep, opts: opts, dir: dir, lock: flock.New(filepath.Join(opts.CacheDir, name+".lock"))}, nil
+	return &Repo{ep: ep, opts: opts, dir: dir, lock: flock.New(filepath.Join(opts.CacheDir, name+".lock")), maxPacks: maxPacks}, nil
 }
 
 // String names the repository without credentials.
@@ -203,6 +205,7 @@ func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
 	}
 	now := time.Now()
 	_ = os.Chtimes(r.dir, now, now) // the cache's idle eviction reads this
+	r.compact()
 	st := &state{s: s, w: &objectWriter{s: s}, r: r, ctx: ctx}
 	if err := r.fetch(ctx, st); err != nil {
 		return err
