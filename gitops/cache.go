@@ -20,7 +20,7 @@ const (
 	pruneEvery = time.Minute
 	// maxPacks bounds the packs of a shallow clone: each write adds two (what it
 	// fetched and what it made), and every object lookup looks through all of them.
-	maxPacks = 200
+	maxPacks = 64
 )
 
 // compact drops a shallow clone that has piled up more than r.maxPacks packs, so its
