@@ -30,9 +30,9 @@ func testColdCache(t *testing.T, partial bool) {
 	srv := gitserver.Start(t)
 	srv.Create(t, "gitops")
 	if partial {
-		// What GitHub offers: blob-less fetches and objects by id.
+		// What GitHub offers: blob-less fetches (and, over HTTP, any reachable object
+		// by id).
 		git(t, srv.Dir("gitops"), "config", "uploadpack.allowFilter", "true")
-		git(t, srv.Dir("gitops"), "config", "uploadpack.allowReachableSHA1InWant", "true")
 	}
 	url := srv.AuthURL("gitops")
 	writer := open(t, url)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
@@ -20,7 +21,7 @@ import (
 
 // A write reads the tip's trees, the app folder's few files and the locks, never the
 // other 20,000 files of a large repository. When the remote offers partial clone (the
-// filter capability and wants by object id, as GitHub does), an empty cache fetches
+// filter capability, and wants by object id, as GitHub does), an empty cache fetches
 // the tip without blobs, like `git clone --depth 1 --filter=blob:none`, and a blob is
 // fetched when it is first read. The cache then carries partialMarker.
 const partialMarker = "auger-partial"
@@ -68,9 +69,14 @@ func (r *Repo) partial() bool {
 	return err == nil
 }
 
-// supportsPartial tells whether the remote serves a blob-less fetch and blobs by id.
-func supportsPartial(caps *capability.List) bool {
-	return caps.Supports(capability.Filter) && (caps.Supports(capability.AllowReachableSHA1InWant) || caps.Supports(capability.AllowTipSHA1InWant))
+// supportsPartial tells whether the remote serves a blob-less fetch and then blobs by
+// id. Over HTTP every request is checked for reachability anyway (git serves any
+// reachable object to a stateless client), so the filter capability is enough; over
+// SSH the server must also advertise allow-reachable-sha1-in-want (a blob is never a
+// tip).
+func (r *Repo) supportsPartial(caps *capability.List) bool {
+	stateless := strings.HasPrefix(r.ep.url, "https://") || strings.HasPrefix(r.ep.url, "http://")
+	return caps.Supports(capability.Filter) && (stateless || caps.Supports(capability.AllowReachableSHA1InWant))
 }
 
 // fetchTip brings the branch's tip into an empty or shallow cache and returns it
@@ -115,7 +121,7 @@ func (r *Repo) fetchTip(ctx context.Context, st *state) (plumbing.Hash, error) {
 			req.Depth = packp.DepthCommits(1)
 		}
 		partial := r.partial()
-		if !partial && req.Haves == nil && supportsPartial(ar.Capabilities) {
+		if !partial && req.Haves == nil && r.supportsPartial(ar.Capabilities) {
 			// A new cache: partial from the start, or never (a full cache must not
 			// start missing blobs).
 			if err := os.WriteFile(filepath.Join(r.dir, partialMarker), nil, 0o600); err != nil {

@@ -32,7 +32,6 @@ func BenchmarkReleaseProcess(b *testing.B) {
 	// AUGER_BENCH_PARTIAL=false measures a server that refuses it.
 	partial := fmt.Sprint(os.Getenv("AUGER_BENCH_PARTIAL") != "false")
 	cli(b, srv.Dir("big"), "config", "uploadpack.allowFilter", partial)
-	cli(b, srv.Dir("big"), "config", "uploadpack.allowReachableSHA1InWant", partial)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		b.Fatal(err)
