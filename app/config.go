@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/gitops"
 )
 
 // Defaults, applied in one place (Config.applyDefaults).
@@ -99,9 +100,23 @@ type ChartsConfig struct {
 	CacheDir       string   `yaml:"cacheDir"`
 }
 
-// GitopsCacheConfig says where cached clones of gitops repositories live.
+// GitopsCacheConfig says where cached clones of gitops repositories live and how much
+// room they may take: MaxSizeMB bounds the directory across repositories (least
+// recently used clones go first) and Idle evicts a clone unused that long. Zero means
+// gitops.DefaultCacheMaxBytes and gitops.DefaultCacheIdle; negative turns a bound off.
 type GitopsCacheConfig struct {
-	CacheDir string `yaml:"cacheDir"`
+	CacheDir  string        `yaml:"cacheDir"`
+	MaxSizeMB int64         `yaml:"maxSizeMB"`
+	Idle      time.Duration `yaml:"idle"`
+}
+
+// options are the gitops options the cache configuration sets.
+func (g GitopsCacheConfig) options(branch string) gitops.Options {
+	maxBytes := g.MaxSizeMB << 20
+	if g.MaxSizeMB < 0 {
+		maxBytes = -1
+	}
+	return gitops.Options{Branch: branch, CacheDir: g.CacheDir, CacheMaxBytes: maxBytes, CacheIdle: g.Idle}
 }
 
 // CIConfig says which check runs count as "CI passed".
@@ -194,6 +209,22 @@ var envOverrides = []struct {
 	{"AUGER_PUBLIC_URL", func(c *Config, v string) error { c.Server.PublicURL = v; return nil }},
 	{"AUGER_GITOPS_CACHE_DIR", func(c *Config, v string) error { c.Gitops.CacheDir = v; return nil }},
 	{"AUGER_STATE_DIR", func(c *Config, v string) error { c.Server.StateDir = v; return nil }},
+	{"AUGER_GITOPS_CACHE_MAX_SIZE_MB", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("AUGER_GITOPS_CACHE_MAX_SIZE_MB: %q is not a number", v)
+		}
+		c.Gitops.MaxSizeMB = n
+		return nil
+	}},
+	{"AUGER_GITOPS_CACHE_IDLE", func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("AUGER_GITOPS_CACHE_IDLE: %q is not a duration (like 72h)", v)
+		}
+		c.Gitops.Idle = d
+		return nil
+	}},
 	{"AUGER_CHART_CACHE_DIR", func(c *Config, v string) error { c.Charts.CacheDir = v; return nil }},
 }
 

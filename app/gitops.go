@@ -69,7 +69,8 @@ func (g *gitopsAccess) rules() []commands.EnvironmentRules {
 }
 
 func (g *gitopsAccess) opener(repo GitopsRepo) func(context.Context) (*gitops.Repo, error) {
-	opts := gitops.Options{Branch: repo.Branch, CacheDir: g.cfg.Gitops.CacheDir, AuthorName: "Auger"}
+	opts := g.cfg.Gitops.options(repo.Branch)
+	opts.AuthorName = "Auger"
 	return func(ctx context.Context) (*gitops.Repo, error) {
 		if repo.URL != "" {
 			return gitops.Open(gitops.Remote{URL: repo.URL, Password: os.Getenv("AUGER_GITOPS_TOKEN")}, opts)

@@ -118,9 +118,9 @@ func (x *index) update(s storer.EncodedObjectStorer, tip plumbing.Hash) error {
 		x.reset()
 		return x.update(s, tip)
 	}
-	// Oldest first, so sequence numbers grow with time.
-	for i := len(fresh) - 1; i >= 0; i-- {
-		c := fresh[i]
+	// Parents before children, so sequence numbers grow with history (a merged branch's
+	// commits come after the commit they were built on).
+	for _, c := range topological(fresh) {
 		parentTree := plumbing.ZeroHash
 		if len(c.ParentHashes) > 0 {
 			p, err := object.GetCommit(s, c.ParentHashes[0])
@@ -147,6 +147,43 @@ func (x *index) update(s storer.EncodedObjectStorer, tip plumbing.Hash) error {
 	x.Tip = tip
 	x.dirty = true
 	return nil
+}
+
+// topological orders commits so that each comes after its parents among them, and
+// otherwise oldest first in the order they were found (newest first).
+func topological(fresh []*object.Commit) []*object.Commit {
+	byHash := make(map[plumbing.Hash]*object.Commit, len(fresh))
+	for _, c := range fresh {
+		byHash[c.Hash] = c
+	}
+	done := make(map[plumbing.Hash]bool, len(fresh))
+	out := make([]*object.Commit, 0, len(fresh))
+	type frame struct {
+		c    *object.Commit
+		next int // the next parent to visit
+	}
+	for i := len(fresh) - 1; i >= 0; i-- {
+		if done[fresh[i].Hash] {
+			continue
+		}
+		done[fresh[i].Hash] = true
+		stack := []frame{{c: fresh[i]}}
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next < len(top.c.ParentHashes) {
+				p := byHash[top.c.ParentHashes[top.next]]
+				top.next++
+				if p != nil && !done[p.Hash] {
+					done[p.Hash] = true
+					stack = append(stack, frame{c: p})
+				}
+				continue
+			}
+			out = append(out, top.c)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return out
 }
 
 // changedFolders reports every folder whose content differs between trees a and b,

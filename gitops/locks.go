@@ -53,8 +53,8 @@ func (r *Repo) Lock(ctx context.Context, l Lock, a Actor) (Result, error) {
 	}
 	what := describeLock(l.Env, l.App)
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
-		if done := st.recorded(lockFolder(parts), a.Trigger); done != "" {
-			return nil, done, nil
+		if done, err := st.recorded(lockFolder(parts), a.Trigger); done != "" || err != nil {
+			return nil, done, err
 		}
 		if cur, _, err := subtree(st.s, st.root, parts); err != nil || !cur.IsZero() {
 			return nil, "", err
@@ -94,8 +94,8 @@ func (r *Repo) Unlock(ctx context.Context, env, app string, a Actor) (Result, er
 	}
 	what := describeLock(env, app)
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
-		if done := st.recorded(lockFolder(parts), a.Trigger); done != "" {
-			return nil, done, nil
+		if done, err := st.recorded(lockFolder(parts), a.Trigger); done != "" || err != nil {
+			return nil, done, err
 		}
 		if cur, _, err := subtree(st.s, st.root, parts); err != nil || cur.IsZero() {
 			return nil, "", err

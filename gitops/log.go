@@ -73,7 +73,11 @@ func (st *state) appLog(t Target) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	touches := st.idx.touches(strings.Join(parts, "/"))
+	idx, err := st.index()
+	if err != nil {
+		return nil, err
+	}
+	touches := idx.touches(strings.Join(parts, "/"))
 	entries := make([]Entry, 0, len(touches))
 	for i, tc := range touches {
 		e, err := st.entry(tc.Commit, parts)
@@ -123,29 +127,33 @@ func (r *Repo) Log(ctx context.Context, t Target) ([]Entry, error) {
 	return entries, err
 }
 
-// Apps lists the apps an environment has now (t.App is ignored), sorted.
+// Apps lists the apps an environment has now (t.App is ignored), sorted. It reads the
+// tip's tree, not the history.
 func (r *Repo) Apps(ctx context.Context, t Target) ([]string, error) {
+	probe := t
+	probe.App = "x"
+	parts, err := probe.folder()
+	if err != nil {
+		return nil, err
+	}
 	var current []string
-	err := r.session(ctx, func(st *state) error {
-		all, err := st.apps(t)
+	err = r.session(ctx, func(st *state) error {
+		env, mode, err := subtree(st.s, st.root, parts[:len(parts)-1])
+		if err != nil || env.IsZero() || mode != filemode.Dir {
+			return err
+		}
+		tree, err := object.GetTree(st.s, env)
 		if err != nil {
 			return err
 		}
-		for _, app := range all {
-			one := t
-			one.App = app
-			parts, err := one.folder()
-			if err != nil {
-				return err
-			}
-			if h, _, err := subtree(st.s, st.root, parts); err != nil {
-				return err
-			} else if !h.IsZero() {
-				current = append(current, app)
+		for _, e := range tree.Entries {
+			if e.Mode == filemode.Dir && checkLabel("app", e.Name) == nil {
+				current = append(current, e.Name)
 			}
 		}
 		return nil
 	})
+	sort.Strings(current)
 	return current, err
 }
 
@@ -158,9 +166,13 @@ func (st *state) apps(t Target) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	idx, err := st.index()
+	if err != nil {
+		return nil, err
+	}
 	prefix := strings.Join(parts[:len(parts)-1], "/") + "/"
 	var names []string
-	for folder := range st.idx.Folders {
+	for folder := range idx.Folders {
 		rest, ok := strings.CutPrefix(folder, prefix)
 		if ok && rest != "" && !strings.Contains(rest, "/") && checkLabel("app", rest) == nil {
 			names = append(names, rest)
@@ -184,8 +196,8 @@ func (r *Repo) Rollback(ctx context.Context, t Target, to string, a Actor, appro
 	}
 	var target Entry
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
-		if done := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" {
-			return nil, done, nil
+		if done, err := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" || err != nil {
+			return nil, done, err
 		}
 		if err := st.checkLock(t.Env, t.App); err != nil {
 			return nil, "", err

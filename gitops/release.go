@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/auger-dev/auger/artifact"
 	"github.com/auger-dev/auger/internal/text"
@@ -126,8 +128,8 @@ func (r *Repo) release(ctx context.Context, rel Release, proposal string) (Resul
 	var diff Diff
 	res, err := r.writeTo(ctx, proposal, func(st *state) (*plan, string, error) {
 		folder := strings.Join(parts, "/")
-		if done := st.recorded(folder, rel.Trigger); done != "" {
-			return nil, done, nil
+		if done, err := st.recorded(folder, rel.Trigger); done != "" || err != nil {
+			return nil, done, err
 		}
 		if err := st.checkLock(rel.Env, rel.App); err != nil {
 			return nil, "", err
@@ -220,17 +222,98 @@ func kustomization(files map[string][]byte) []byte {
 }
 
 // recorded returns the commit that already carries trigger for folder, if any.
-func (st *state) recorded(folder, trigger string) string {
+//
+// It reads commits newest first, from the tip back to those committed more than the
+// redelivery window before now, and returns the one whose Auger-Trigger trailer is
+// trigger and that changed folder. A shallow cache is deepened as the walk needs
+// commits it lacks (16, 256, 4,096 commits, then all), so a fresh trigger on a
+// repository written rarely costs no extra fetch and a busy one a few. A folder whose
+// release.json still names trigger is recorded even when its commit is older than the
+// window. See docs/gitops-writes.md, "Idempotency", for why this is enough.
+func (st *state) recorded(folder, trigger string) (string, error) {
 	if trigger == "" {
-		return ""
+		return "", nil
 	}
-	for _, t := range st.idx.touches(folder) {
-		e, err := st.entry(t.Commit, nil)
-		if err == nil && e.Trigger == trigger {
-			return e.Commit
+	parts := strings.Split(folder, "/")
+	horizon := st.r.opts.Now().Add(-st.r.opts.RedeliveryWindow)
+	queue := []plumbing.Hash{st.tip}
+	queued := map[plumbing.Hash]bool{st.tip: true}
+	for walked := 0; len(queue) > 0 && !st.tip.IsZero(); walked++ {
+		h := queue[0]
+		queue = queue[1:]
+		c, err := st.commitAt(h, walked)
+		if err != nil || c == nil {
+			return "", err
+		}
+		if c.Committer.When.Before(horizon) {
+			continue
+		}
+		for _, p := range c.ParentHashes {
+			if !queued[p] {
+				queued[p] = true
+				queue = append(queue, p)
+			}
+		}
+		t, ok := parseTrailers(c.Message)
+		if !ok || t.Trigger != trigger || len(c.ParentHashes) > 1 {
+			continue
+		}
+		now, _, err := subtree(st.s, c.TreeHash, parts)
+		if err != nil {
+			return "", err
+		}
+		before := plumbing.ZeroHash
+		if len(c.ParentHashes) == 1 {
+			p, err := st.commitAt(c.ParentHashes[0], walked)
+			if err != nil {
+				return "", err
+			}
+			if p != nil {
+				if before, _, err = subtree(st.s, p.TreeHash, parts); err != nil {
+					return "", err
+				}
+			}
+		}
+		if now != before {
+			return c.Hash.String(), nil
 		}
 	}
-	return ""
+	// Older than the window, or written without a commit Auger can read: the folder
+	// itself still says so.
+	cur, _, err := subtree(st.s, st.root, parts)
+	if err != nil {
+		return "", err
+	}
+	if rec, err := st.record(cur); err == nil && rec != nil && rec.Trigger == trigger {
+		return st.tip.String(), nil
+	}
+	return "", nil
+}
+
+// commitAt reads commit h, deepening a shallow cache when it lacks it (walked commits
+// were read before it). It returns nil when the history ends before h.
+func (st *state) commitAt(h plumbing.Hash, walked int) (*object.Commit, error) {
+	for depth := 16; ; depth *= 16 {
+		c, err := object.GetCommit(st.s, h)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, err
+		}
+		if st.depth == 0 {
+			return nil, nil // the whole history is here: h is beyond its start
+		}
+		if depth > 4096 {
+			depth = 0 // all of it
+		}
+		if depth > 0 && depth <= walked {
+			continue
+		}
+		if err := st.deepen(depth); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Delete removes an app's folder from its environment (a preview's cleanup, say).
@@ -241,8 +324,8 @@ func (r *Repo) Delete(ctx context.Context, t Target, a Actor) (Result, error) {
 		return Result{}, fmt.Errorf("delete: %w", err)
 	}
 	res, err := r.write(ctx, func(st *state) (*plan, string, error) {
-		if done := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" {
-			return nil, done, nil
+		if done, err := st.recorded(strings.Join(parts, "/"), a.Trigger); done != "" || err != nil {
+			return nil, done, err
 		}
 		cur, _, err := subtree(st.s, st.root, parts)
 		if err != nil || cur.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,6 +38,12 @@ const (
 	DefaultMaxAttempts = 8
 	DefaultAuthorName  = "Auger"
 	DefaultAuthorEmail = "auger@users.noreply.github.com"
+	// DefaultRedeliveryWindow is how far back a write looks for its trigger: longer
+	// than GitHub keeps deliveries for redelivery (3 days) and than Auger's catch-up.
+	DefaultRedeliveryWindow = 7 * 24 * time.Hour
+	// FetchAttempts is how often one write tries to reach the remote when it fails
+	// (a timeout, a 5xx): an outage costs at most this many fetches per write.
+	FetchAttempts = 2
 )
 
 // Options tune how a Repo writes.
@@ -51,6 +58,14 @@ type Options struct {
 	// MaxAttempts bounds how often a write is re-applied after its push was rejected
 	// because someone else moved the branch.
 	MaxAttempts int
+	// RedeliveryWindow is how far back (by commit time) a write looks for a commit that
+	// already carries its trigger (default DefaultRedeliveryWindow).
+	RedeliveryWindow time.Duration
+	// CacheMaxBytes bounds the size of CacheDir across repositories, and CacheIdle
+	// evicts a repository's clone unused for that long (defaults DefaultCacheMaxBytes
+	// and DefaultCacheIdle; negative turns the bound off).
+	CacheMaxBytes int64
+	CacheIdle     time.Duration
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 }
@@ -65,6 +80,8 @@ type Repo struct {
 	// mu serialises this process's use of the cache; lock does it across processes.
 	mu   sync.Mutex
 	lock *flock.Flock
+	// maxPacks is how many packs a shallow clone may pile up before it is dropped.
+	maxPacks int
 }
 
 // Result says what a write did.
@@ -111,6 +128,15 @@ func Open(remote Remote, opts Options) (*Repo, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RedeliveryWindow <= 0 {
+		opts.RedeliveryWindow = DefaultRedeliveryWindow
+	}
+	if opts.CacheMaxBytes == 0 {
+		opts.CacheMaxBytes = DefaultCacheMaxBytes
+	}
+	if opts.CacheIdle == 0 {
+		opts.CacheIdle = DefaultCacheIdle
+	}
 	if err := plumbing.NewBranchReferenceName(opts.Branch).Validate(); err != nil || strings.ContainsAny(opts.Branch, " ~^:?*[\\") {
 		return nil, fmt.Errorf("gitops branch %q: not a valid branch name", opts.Branch)
 	}
@@ -126,11 +152,13 @@ func Open(remote Remote, opts Options) (*Repo, error) {
 		opts.CacheDir = filepath.Join(base, "auger", "gitops")
 	}
 	sum := sha256.Sum256([]byte(ep.url))
-	dir := filepath.Join(opts.CacheDir, hex.EncodeToString(sum[:8]))
+	name := hex.EncodeToString(sum[:8])
+	dir := filepath.Join(opts.CacheDir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gitops cache %s: %w", dir, err)
 	}
-	return &Repo{ep: ep, opts: opts, dir: dir, lock: flock.New(filepath.Join(opts.CacheDir, hex.EncodeToString(sum[:8])+".lock"))}, nil
+	pruneCache(opts, name)
+	return &Repo{ep: ep, opts: opts, dir: dir, lock: flock.New(filepath.Join(opts.CacheDir, name+".lock")), maxPacks: maxPacks}, nil
 }
 
 // String names the repository without credentials.
@@ -140,13 +168,19 @@ func (r *Repo) String() string { return r.ep.redacted }
 func (r *Repo) Branch() string { return r.opts.Branch }
 
 // state is one consistent view of the branch: the cache storage, the tip fetched from
-// the remote and its root tree, and a writer for new objects.
+// the remote and its root tree, and a writer for new objects. The cache may hold only
+// the tip (a shallow clone); idx, the log index, is built on first use (index), which
+// fetches the whole history.
 type state struct {
-	s    *filesystem.Storage
+	s    *lazyStorage
 	tip  plumbing.Hash
 	root plumbing.Hash
 	w    *objectWriter
 	idx  *index
+
+	r     *Repo
+	ctx   context.Context
+	depth int // how deep the shallow history is known to be fetched (0: whole)
 }
 
 // session runs fn with the cache locked and freshly fetched.
@@ -158,31 +192,82 @@ func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
 	}
 	defer r.lock.Unlock()
 
-	s := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
-	defer s.Close()
+	fs := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+	defer fs.Close()
+	s := &lazyStorage{Storage: fs}
 	if _, err := os.Stat(filepath.Join(r.dir, "config")); errors.Is(err, os.ErrNotExist) {
 		if _, err := git.Init(s, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 			return fmt.Errorf("gitops cache %s: %w", r.dir, err)
 		}
 	}
-	st := &state{s: s, w: &objectWriter{s: s}}
+	if err := os.MkdirAll(r.dir, 0o700); err != nil { // pruneCache may have evicted it
+		return fmt.Errorf("gitops cache %s: %w", r.dir, err)
+	}
+	now := time.Now()
+	_ = os.Chtimes(r.dir, now, now) // the cache's idle eviction reads this
+	r.compact()
+	st := &state{s: s, w: &objectWriter{s: s}, r: r, ctx: ctx}
 	if err := r.fetch(ctx, st); err != nil {
 		return err
 	}
-	idx, err := loadIndex(r.indexPath())
-	if err != nil {
-		return err
+	if r.partial() {
+		s.fetch = func(hs []plumbing.Hash) error { return r.fetchObjects(ctx, st, hs) }
 	}
-	if err := idx.update(s, st.tip); err != nil {
-		return fmt.Errorf("index gitops history of %s: %w", r.ep.redacted, err)
-	}
-	st.idx = idx
 	if err := fn(st); err != nil {
 		return err
 	}
-	if idx.dirty {
-		return idx.save(r.indexPath())
+	if st.idx != nil && st.idx.dirty {
+		return st.idx.save(r.indexPath())
 	}
+	return nil
+}
+
+// index returns the log index, fetching the whole history first if the cache holds
+// only its tip. Logs, rollbacks and the listing of apps need it; writes do not.
+func (st *state) index() (*index, error) {
+	if st.idx != nil {
+		return st.idx, nil
+	}
+	if err := st.deepen(0); err != nil {
+		return nil, err
+	}
+	idx, err := loadIndex(st.r.indexPath())
+	if err != nil {
+		return nil, err
+	}
+	if err := idx.update(st.s, st.tip); err != nil {
+		return nil, fmt.Errorf("index gitops history of %s: %w", st.r.ep.redacted, err)
+	}
+	st.idx = idx
+	return idx, nil
+}
+
+// deepen fetches depth commits of history below the remote tip (0: all of it) when
+// the cache holds less.
+func (st *state) deepen(depth int) error {
+	if st.depth == 0 || (depth > 0 && depth <= st.depth) {
+		return nil
+	}
+	full := depth == 0
+	if full {
+		depth = math.MaxInt32 // what `git fetch --unshallow` asks for
+	}
+	opts := st.r.fetchOptions()
+	opts.Depth = depth
+	err := git.NewRemote(st.s, &config.RemoteConfig{Name: "origin", URLs: []string{st.r.ep.url}}).FetchContext(st.ctx, opts)
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return st.r.remoteErr("fetch history", err)
+	}
+	if full {
+		// go-git only ever adds to .git/shallow; with the whole history there is no
+		// boundary left.
+		if err := st.s.SetShallow(nil); err != nil {
+			return fmt.Errorf("gitops cache %s: %w", st.r.dir, err)
+		}
+		st.depth = 0
+		return nil
+	}
+	st.depth = depth
 	return nil
 }
 
@@ -194,17 +279,50 @@ func (r *Repo) indexPath() string {
 	return filepath.Join(r.dir, "auger-index-"+strings.ReplaceAll(r.opts.Branch, "/", "%")+".gob")
 }
 
-// fetch brings the branch's new commits into the cache and sets st.tip and st.root.
-func (r *Repo) fetch(ctx context.Context, st *state) error {
-	rem := git.NewRemote(st.s, &config.RemoteConfig{Name: "origin", URLs: []string{r.ep.url}})
-	refspec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.opts.Branch, r.trackingRef()))
-	opts := &git.FetchOptions{
+func (r *Repo) fetchOptions() *git.FetchOptions {
+	return &git.FetchOptions{
 		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{refspec},
+		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.opts.Branch, r.trackingRef()))},
 		Auth:       r.ep.auth,
 		Tags:       git.NoTags,
 	}
-	err := rem.FetchContext(ctx, opts)
+}
+
+// fetch brings the branch's tip into the cache and sets st.tip and st.root. An empty
+// or shallow cache fetches the tip alone (depth 1); a cache that holds the whole
+// history (because a log needed it) fetches the new commits, so its index can follow.
+func (r *Repo) fetch(ctx context.Context, st *state) error {
+	rem := git.NewRemote(st.s, &config.RemoteConfig{Name: "origin", URLs: []string{r.ep.url}})
+	opts := r.fetchOptions()
+	shallow, err := st.s.Shallow()
+	if err != nil {
+		return fmt.Errorf("gitops cache %s: %w", r.dir, err)
+	}
+	_, rerr := st.s.Reference(r.trackingRef())
+	empty := rerr != nil
+	if empty || len(shallow) > 0 {
+		opts.Depth, st.depth = 1, 1
+	}
+	if empty || len(shallow) > 0 {
+		tip, err := r.fetchTip(ctx, st)
+		switch {
+		case err == nil && tip.IsZero():
+			// The branch does not exist yet: the first write creates it.
+			_ = st.s.RemoveReference(r.trackingRef())
+			st.tip, st.root = plumbing.ZeroHash, plumbing.ZeroHash
+			return nil
+		case err == nil:
+			c, err := object.GetCommit(st.s, tip)
+			if err != nil {
+				return fmt.Errorf("read %s of %s: %w", r.opts.Branch, r.ep.redacted, err)
+			}
+			st.tip, st.root = c.Hash, c.TreeHash
+			return nil
+		case !errors.Is(err, errNoShallow):
+			return r.fetchErr(err)
+		}
+	}
+	err = rem.FetchContext(ctx, opts)
 	if errors.Is(err, dotgit.ErrEmptyRefFile) {
 		// go-git rewrites a ref file in place (truncate, then write), so a process killed
 		// in between leaves it empty. The tracking ref only remembers where the remote
@@ -223,7 +341,7 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 		st.tip, st.root = plumbing.ZeroHash, plumbing.ZeroHash
 		return nil
 	default:
-		return r.remoteErr("fetch", err)
+		return r.fetchErr(err)
 	}
 	ref, err := st.s.Reference(r.trackingRef())
 	if err != nil {
@@ -235,6 +353,15 @@ func (r *Repo) fetch(ctx context.Context, st *state) error {
 	}
 	st.tip, st.root = c.Hash, c.TreeHash
 	return nil
+}
+
+// fetchErr is remoteErr for a fetch: worth another try unless the credentials or the
+// URL are wrong.
+func (r *Repo) fetchErr(err error) error {
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) || errors.Is(err, transport.ErrRepositoryNotFound) {
+		return r.remoteErr("fetch", err)
+	}
+	return transientError{r.remoteErr("fetch", err)}
 }
 
 // remoteErr turns transport errors into messages that say what to do, with
@@ -302,20 +429,24 @@ func (r *Repo) writeTo(ctx context.Context, proposal string, ch change) (Result,
 	if proposal != "" {
 		res.Branch = proposal
 	}
-	bo := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
+	// Two budgets: a rejected push (someone else moved the branch) re-reads the tip and
+	// tries again up to MaxAttempts times; a remote that cannot be reached is tried
+	// FetchAttempts times. Nothing else is retried here.
+	bo := &backoff.ExponentialBackOff{
 		InitialInterval:     20 * time.Millisecond,
 		RandomizationFactor: 0.5,
 		Multiplier:          2,
 		MaxInterval:         time.Second,
-		MaxElapsedTime:      0,
 		Stop:                backoff.Stop,
 		Clock:               backoff.SystemClock,
-	}, uint64(r.opts.MaxAttempts-1)), ctx)
-	err := backoff.Retry(func() error {
-		return r.session(ctx, func(st *state) error {
+	}
+	bo.Reset()
+	stale, unreachable := 0, 0
+	for {
+		err := r.session(ctx, func(st *state) error {
 			p, existing, err := ch(st)
 			if err != nil {
-				return backoff.Permanent(err)
+				return err
 			}
 			if p == nil {
 				res.Commit, res.Changed, res.Recorded = existing, false, existing != ""
@@ -326,7 +457,7 @@ func (r *Repo) writeTo(ctx context.Context, proposal string, ch change) (Result,
 			}
 			commit, err := r.commit(st, p)
 			if err != nil {
-				return backoff.Permanent(err)
+				return err
 			}
 			if err := r.push(ctx, st, commit, proposal); err != nil {
 				var exists proposedError
@@ -339,12 +470,36 @@ func (r *Repo) writeTo(ctx context.Context, proposal string, ch change) (Result,
 			res.Commit, res.Changed = commit.String(), true
 			return nil
 		})
-	}, bo)
-	if errors.Is(err, errStale) {
-		return res, fmt.Errorf("%s %s: %w after %d attempts; try again", r.ep.redacted, r.opts.Branch, ErrRejected, r.opts.MaxAttempts)
+		var tr transientError
+		switch {
+		case err == nil:
+			return res, nil
+		case errors.Is(err, errStale):
+			if stale++; stale >= r.opts.MaxAttempts {
+				return res, fmt.Errorf("%s %s: %w after %d attempts; try again", r.ep.redacted, r.opts.Branch, ErrRejected, r.opts.MaxAttempts)
+			}
+		case errors.As(err, &tr):
+			if unreachable++; unreachable >= FetchAttempts {
+				return res, tr.error
+			}
+		default:
+			return res, err
+		}
+		t := time.NewTimer(bo.NextBackOff())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, ctx.Err()
+		case <-t.C:
+		}
 	}
-	return res, err
 }
+
+// transientError is a remote that could not be reached (a timeout, a 5xx): worth one
+// more try, not eight.
+type transientError struct{ error }
+
+func (e transientError) Unwrap() error { return e.error }
 
 func (r *Repo) commit(st *state, p *plan) (plumbing.Hash, error) {
 	root := p.root
@@ -379,27 +534,27 @@ func (e proposedError) Error() string { return "proposal branch exists at " + e.
 func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash, proposal string) error {
 	ep, err := transport.NewEndpoint(r.ep.url)
 	if err != nil {
-		return backoff.Permanent(r.remoteErr("push", err))
+		return r.remoteErr("push", err)
 	}
 	cl, err := client.NewClient(ep)
 	if err != nil {
-		return backoff.Permanent(r.remoteErr("push", err))
+		return r.remoteErr("push", err)
 	}
 	sess, err := cl.NewReceivePackSession(ep, r.ep.auth)
 	if err != nil {
-		return backoff.Permanent(r.remoteErr("push", err))
+		return r.remoteErr("push", err)
 	}
 	defer sess.Close()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return backoff.Permanent(r.remoteErr("push", err))
+		return r.remoteErr("push", err)
 	}
 	ref := plumbing.NewBranchReferenceName(r.opts.Branch)
 	var refs map[plumbing.ReferenceName]*plumbing.Reference
 	if ar != nil {
 		all, err := ar.AllReferences()
 		if err != nil {
-			return backoff.Permanent(r.remoteErr("push", err))
+			return r.remoteErr("push", err)
 		}
 		refs = all
 	}
@@ -413,13 +568,13 @@ func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash, propos
 	if proposal != "" {
 		ref, old = plumbing.NewBranchReferenceName(proposal), plumbing.ZeroHash
 		if cur, ok := refs[ref]; ok {
-			return backoff.Permanent(proposedError{head: cur.Hash().String()})
+			return proposedError{head: cur.Hash().String()}
 		}
 	}
 
 	var pack bytes.Buffer
 	if _, err := packfile.NewEncoder(&pack, st.s, false).Encode(unique(st.w.written), 10); err != nil {
-		return backoff.Permanent(fmt.Errorf("pack release objects: %w", err))
+		return fmt.Errorf("pack release objects: %w", err)
 	}
 	req := packp.NewReferenceUpdateRequest()
 	if ar != nil {
@@ -435,22 +590,24 @@ func (r *Repo) push(ctx context.Context, st *state, commit plumbing.Hash, propos
 		msg := err.Error()
 		switch {
 		case strings.Contains(msg, "currently checked out"):
-			return backoff.Permanent(fmt.Errorf("push to %s: branch %s is checked out there; run `git -C %s config receive.denyCurrentBranch updateInstead` or use a bare repository", r.ep.redacted, r.opts.Branch, r.ep.redacted))
+			return fmt.Errorf("push to %s: branch %s is checked out there; run `git -C %s config receive.denyCurrentBranch updateInstead` or use a bare repository", r.ep.redacted, r.opts.Branch, r.ep.redacted)
 		case strings.Contains(msg, "failed to update ref"), strings.Contains(msg, "failed to lock"),
 			strings.Contains(msg, "fetch first"), strings.Contains(msg, "non-fast-forward"), strings.Contains(msg, "stale info"):
 			return errStale
 		}
-		return backoff.Permanent(r.remoteErr("push", err))
+		return r.remoteErr("push", err)
 	}
 	if proposal != "" {
 		return nil
 	}
 	if err := st.s.SetReference(plumbing.NewHashReference(r.trackingRef(), commit)); err != nil {
-		return backoff.Permanent(fmt.Errorf("record pushed commit in cache: %w", err))
+		return fmt.Errorf("record pushed commit in cache: %w", err)
 	}
-	if err := st.idx.update(st.s, commit); err != nil {
-		// An index that cannot follow is rebuilt by the next session.
-		st.idx.reset()
+	if st.idx != nil {
+		if err := st.idx.update(st.s, commit); err != nil {
+			// An index that cannot follow is rebuilt by the next session.
+			st.idx.reset()
+		}
 	}
 	return nil
 }

@@ -197,6 +197,18 @@ func readFiles(s storer.EncodedObjectStorer, h plumbing.Hash) (map[string][]byte
 	if err != nil {
 		return nil, err
 	}
+	if p, ok := s.(interface{ prefetch([]plumbing.Hash) error }); ok {
+		// A partial cache fetches the folder's blobs in one request.
+		hs := make([]plumbing.Hash, 0, len(t.Entries))
+		for _, e := range t.Entries {
+			if e.Mode.IsFile() {
+				hs = append(hs, e.Hash)
+			}
+		}
+		if err := p.prefetch(hs); err != nil {
+			return nil, err
+		}
+	}
 	for _, e := range t.Entries {
 		if !e.Mode.IsFile() {
 			continue
