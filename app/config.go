@@ -67,10 +67,10 @@ type GitHubConfig struct {
 	APIURL string `yaml:"apiURL"`
 	// WebURL is where repositories are cloned from (<WebURL><owner>/<name>.git).
 	WebURL string `yaml:"webURL"`
-	// ContentRate and ContentBurst pace the requests that create or change things, per
-	// installation, as GitHub asks (default 2 per second, bursts of 30).
-	ContentRate  float64 `yaml:"contentRate"`
-	ContentBurst int     `yaml:"contentBurst"`
+	// PacingUnit is the second of GitHub's secondary limits, which pace the requests
+	// that create or change things per installation: one at a time, a second apart, 80 a
+	// minute, 500 an hour (default 1s, GitHub's). Only tests and benchmarks shrink it.
+	PacingUnit time.Duration `yaml:"pacingUnit"`
 }
 
 // ServerConfig tunes the HTTP server and the webhook queue.

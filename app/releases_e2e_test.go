@@ -34,7 +34,7 @@ func newReleaseWorld(t testing.TB, environments string, env ...string) *releaseW
 	})
 	git.Create(t, "mycompany/gitops")
 	charts, _ := chartrepo.Serve(t, "../examples/charts/web")
-	cfgPath := writeFile(t, "auger.yaml", fmt.Sprintf("github: {contentRate: 10000}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s", charts.URL, t.TempDir(), environments))
+	cfgPath := writeFile(t, "auger.yaml", fmt.Sprintf("github: {pacingUnit: 1ms}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s", charts.URL, t.TempDir(), environments))
 	hook, logs, srv := startAuger(t, fake, cfgPath, append([]string{"AUGER_GITHUB_WEB_URL=" + git.URL + "/", "AUGER_CHART_CACHE_DIR=" + t.TempDir()}, env...)...)
 	w := &world{fake: fake, repo: repo, hook: hook, logs: logs, srv: srv}
 	rw := &releaseWorld{world: w, git: git, gitopsRepo: gitopsRepo, chartURL: charts.URL}

@@ -62,7 +62,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		githubapp.WithClientMiddleware(func(next http.RoundTripper) http.RoundTripper {
 			// Retries outside, metrics inside: every attempt is counted.
 			return githubapi.Transport(s.metrics.githubTransport(next), githubapi.TransportOptions{
-				ContentRate: cfg.GitHub.ContentRate, ContentBurst: cfg.GitHub.ContentBurst})
+				TimeUnit: cfg.GitHub.PacingUnit})
 		}),
 	)
 	if err != nil {
