@@ -92,12 +92,14 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		Observer: s.metrics,
 	}
 	s.queue = newQueue(cfg.Server.QueueSize, cfg.Server.Workers, cfg.Server.EventTimeout, log, s.metrics)
+	comments := &handlers.IssueComment{Base: base, FastAck: true}
+	s.queue.acknowledge["issue_comment"] = comments.Acknowledge
 	dispatcher := githubapp.NewEventDispatcher(
 		[]githubapp.EventHandler{
 			&handlers.CheckSuite{Base: base},
 			&handlers.CheckRun{Base: base},
 			&handlers.Push{Base: base},
-			&handlers.IssueComment{Base: base},
+			comments,
 			&handlers.PullRequest{Base: base},
 			&handlers.Delete{Base: base},
 			&handlers.Installation{Base: base},
