@@ -185,6 +185,14 @@ var envOverrides = []struct {
 	{"AUGER_GITHUB_WEBHOOK_SECRET_FILE", func(c *Config, v string) error { c.GitHub.WebhookSecretFile = v; return nil }},
 	{"AUGER_GITHUB_API_URL", func(c *Config, v string) error { c.GitHub.APIURL = v; return nil }},
 	{"AUGER_GITHUB_WEB_URL", func(c *Config, v string) error { c.GitHub.WebURL = v; return nil }},
+	{"AUGER_GITHUB_PACING_UNIT", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("AUGER_GITHUB_PACING_UNIT: %q is not a positive duration", v)
+		}
+		c.GitHub.PacingUnit = d
+		return nil
+	}},
 	{"AUGER_LISTEN", func(c *Config, v string) error { c.Server.Listen = v; return nil }},
 	{"AUGER_PUBLIC_URL", func(c *Config, v string) error { c.Server.PublicURL = v; return nil }},
 	{"AUGER_GITOPS_CACHE_DIR", func(c *Config, v string) error { c.Gitops.CacheDir = v; return nil }},
