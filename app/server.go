@@ -58,7 +58,9 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	ghcfg.App.IntegrationID, ghcfg.App.PrivateKey = cfg.GitHub.AppID, cfg.GitHub.PrivateKey
 	clients, err := githubapp.NewDefaultCachingClientCreator(ghcfg,
 		githubapp.WithClientUserAgent("auger/"+Version),
-		githubapp.WithClientTimeout(30*time.Second),
+		// No client timeout: it would count the wait for the installation's pacer, which
+		// a busy hour makes long. The transport bounds each attempt (30 s), the event's
+		// deadline the whole.
 		githubapp.WithClientMiddleware(func(next http.RoundTripper) http.RoundTripper {
 			// Retries outside, metrics inside: every attempt is counted.
 			return githubapi.Transport(s.metrics.githubTransport(next), githubapi.TransportOptions{

@@ -2,6 +2,7 @@ package githubapi
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -23,6 +24,10 @@ type TransportOptions struct {
 	// and a Retry-After of n waits n units. Tests and benchmarks shrink it to run GitHub's
 	// hour in seconds.
 	TimeUnit time.Duration
+	// AttemptTimeout bounds one attempt, from the request sent to the answer's body read
+	// (default 30 s). It does not count the wait for the pacer, which a busy installation
+	// makes long: the caller's context bounds that.
+	AttemptTimeout time.Duration
 }
 
 // Transport wraps next with retries and pacing for one installation's GitHub calls:
@@ -48,8 +53,11 @@ func Transport(next http.RoundTripper, opts TransportOptions) http.RoundTripper 
 	if opts.TimeUnit == 0 {
 		opts.TimeUnit = time.Second
 	}
+	if opts.AttemptTimeout == 0 {
+		opts.AttemptTimeout = 30 * time.Second
+	}
 	c := retryablehttp.NewClient()
-	c.HTTPClient = &http.Client{Transport: next}
+	c.HTTPClient = &http.Client{Transport: attemptTimeout{next: next, timeout: opts.AttemptTimeout}}
 	c.Logger = nil
 	c.RetryMax = opts.Retries
 	c.RetryWaitMin, c.RetryWaitMax = 250*time.Millisecond, opts.MaxWait
@@ -70,6 +78,34 @@ func Transport(next http.RoundTripper, opts TransportOptions) http.RoundTripper 
 		ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
 		return retrying.RoundTrip(r.WithContext(ctx))
 	})
+}
+
+// attemptTimeout gives each attempt its own deadline, kept until the body is closed.
+type attemptTimeout struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+func (a attemptTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+	resp, err := a.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)
