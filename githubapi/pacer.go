@@ -44,21 +44,12 @@ const (
 	LimitPerHour   = 500
 )
 
-// The acknowledgements keep a reserve of each budget that nothing else may spend, so that
-// a 👀 still comes at once when a busy hour has spent the rest.
-const (
-	reservePerMinute = 4
-	reservePerHour   = 25
-)
-
 // pacer admits one installation's creating requests (POST, PATCH, PUT, DELETE) one at a
 // time, at least spacing apart, at most perMinute in any minute and perHour in any hour,
 // the waiting request of the highest priority first.
 type pacer struct {
 	spacing, minute, hour time.Duration
 	perMinute, perHour    int
-	// reserveMinute and reserveHour of the budgets are for PriorityAcknowledge alone.
-	reserveMinute, reserveHour int
 
 	mu      sync.Mutex
 	busy    bool
@@ -66,7 +57,6 @@ type pacer struct {
 	waiting []*waiter
 	seq     uint64
 	timer   *time.Timer
-	timerAt time.Time
 }
 
 type waiter struct {
@@ -77,8 +67,7 @@ type waiter struct {
 }
 
 func newPacer(unit time.Duration) *pacer {
-	return &pacer{spacing: unit, minute: 60 * unit, hour: 3600 * unit, perMinute: LimitPerMinute, perHour: LimitPerHour,
-		reserveMinute: reservePerMinute, reserveHour: reservePerHour}
+	return &pacer{spacing: unit, minute: 60 * unit, hour: 3600 * unit, perMinute: LimitPerMinute, perHour: LimitPerHour}
 }
 
 // acquire waits for the request's turn; the caller calls release when GitHub answered.
@@ -121,8 +110,8 @@ func (p *pacer) remove(w *waiter) {
 	}
 }
 
-// next is the earliest time the limits admit another request of priority prio.
-func (p *pacer) next(now time.Time, prio Priority) time.Time {
+// next is the earliest time the limits admit another request.
+func (p *pacer) next(now time.Time) time.Time {
 	for len(p.starts) > 0 && (now.Sub(p.starts[0]) >= p.hour || len(p.starts) > p.perHour) {
 		p.starts = p.starts[1:]
 	}
@@ -130,16 +119,12 @@ func (p *pacer) next(now time.Time, prio Priority) time.Time {
 	if n == 0 {
 		return now
 	}
-	perMinute, perHour := p.perMinute, p.perHour
-	if prio != PriorityAcknowledge {
-		perMinute, perHour = perMinute-p.reserveMinute, perHour-p.reserveHour
-	}
 	at := p.starts[n-1].Add(p.spacing)
-	if n >= perMinute {
-		at = later(at, p.starts[n-perMinute].Add(p.minute))
+	if n >= p.perMinute {
+		at = later(at, p.starts[n-p.perMinute].Add(p.minute))
 	}
-	if n >= perHour {
-		at = later(at, p.starts[n-perHour].Add(p.hour))
+	if n >= p.perHour {
+		at = later(at, p.starts[n-p.perHour].Add(p.hour))
 	}
 	return at
 }
@@ -150,21 +135,9 @@ func (p *pacer) dispatch() {
 	if p.busy || len(p.waiting) == 0 {
 		return
 	}
-	best := p.waiting[0]
-	for _, w := range p.waiting[1:] {
-		if w.prio < best.prio || (w.prio == best.prio && w.seq < best.seq) {
-			best = w
-		}
-	}
 	now := time.Now()
-	if at := p.next(now, best.prio); at.After(now) {
-		// The best waiting request may be admitted earlier than the one the timer was
-		// set for (an acknowledgement, which may spend the reserve): set it earlier.
-		if p.timer == nil || p.timerAt.After(at) {
-			if p.timer != nil {
-				p.timer.Stop()
-			}
-			p.timerAt = at
+	if at := p.next(now); at.After(now) {
+		if p.timer == nil {
 			p.timer = time.AfterFunc(at.Sub(now), func() {
 				p.mu.Lock()
 				defer p.mu.Unlock()
@@ -173,6 +146,12 @@ func (p *pacer) dispatch() {
 			})
 		}
 		return
+	}
+	best := p.waiting[0]
+	for _, w := range p.waiting[1:] {
+		if w.prio < best.prio || (w.prio == best.prio && w.seq < best.seq) {
+			best = w
+		}
 	}
 	p.remove(best)
 	best.granted, p.busy = true, true

@@ -79,29 +79,3 @@ func TestPacerBudgets(t *testing.T) {
 		t.Errorf("a cancelled request stayed: waiting %d, busy %v", len(p.waiting), p.busy)
 	}
 }
-
-// Acknowledgements keep a reserve of the budgets: when everything else has spent its
-// share of the minute, a 👀 still goes at once.
-func TestPacerReserveForAcknowledgements(t *testing.T) {
-	p := &pacer{spacing: time.Microsecond, minute: time.Hour, hour: time.Hour, perMinute: 5, perHour: 100, reserveMinute: 2}
-	ctx := context.Background()
-	for i := 0; i < 3; i++ {
-		if err := p.acquire(ctx, PriorityReply); err != nil {
-			t.Fatal(err)
-		}
-		p.release()
-	}
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if err := p.acquire(short, PriorityAnnounce); err == nil {
-		t.Fatal("an announcement spent the acknowledgements' reserve")
-	}
-	soon, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel2()
-	for i := 0; i < 2; i++ {
-		if err := p.acquire(soon, PriorityAcknowledge); err != nil {
-			t.Fatalf("acknowledgement %d: %v", i, err)
-		}
-		p.release()
-	}
-}
