@@ -59,10 +59,12 @@ func BenchmarkDeploysWithinGitHubLimits(b *testing.B) {
 		before := len(w.fake.Requests())
 		start := time.Now()
 		sent := map[int64]time.Time{}
+		deploys := map[int64]int{} // comment → pull request
 		for i := 0; i < apps*prs; i++ {
 			env := []string{"staging", "production"}[(i+i/apps)%2]
 			id := w.repo.AddComment(numbers[i/apps], "jane", fmt.Sprintf("/deploy %s %s", env, names[i%apps]))
 			sent[id] = time.Now()
+			deploys[id] = numbers[i/apps]
 			w.redeliverComment(b, id, "")
 		}
 		acked := func() map[int64]time.Time { return reactions(w.fake.Requests()[before:]) }
@@ -79,16 +81,20 @@ func BenchmarkDeploysWithinGitHubLimits(b *testing.B) {
 		for _, pr := range numbers {
 			queued += apps - released(w.repo.Comments(pr))
 		}
+		// Every /deploy answered; then every answer a release.
+		var answers map[int64]string
 		waitUntil(b, 20*time.Duration(apps*prs)*unit, func() bool {
-			done := 0
-			for _, pr := range numbers {
-				done += released(w.repo.Comments(pr))
-			}
-			return done >= apps*prs
+			answers = answered(w, deploys)
+			return len(answers) >= apps*prs
 		})
 		wall := time.Since(start)
 		b.StopTimer()
 
+		for id, reply := range answers {
+			if !strings.Contains(reply, "**Released**") {
+				b.Errorf("/deploy %d was not released:\n%s", id, reply)
+			}
+		}
 		if c := w.gitops(b, "rev-list", "--count", "main"); c != fmt.Sprint(apps*prs) {
 			b.Errorf("gitops commits = %s, want %d (each release once)", c, apps*prs)
 		}
@@ -150,6 +156,23 @@ func reactions(calls []githubfake.Request) map[int64]time.Time {
 		if _, err := fmt.Sscan(parts[len(parts)-2], &id); err == nil {
 			if _, ok := out[id]; !ok {
 				out[id] = r.Time
+			}
+		}
+	}
+	return out
+}
+
+// answered maps each /deploy comment answered to its reply.
+func answered(w *releaseWorld, deploys map[int64]int) map[int64]string {
+	byPR := map[int][]githubfake.Comment{}
+	out := map[int64]string{}
+	for id, pr := range deploys {
+		if _, ok := byPR[pr]; !ok {
+			byPR[pr] = w.repo.Comments(pr)
+		}
+		for _, c := range byPR[pr] {
+			if strings.Contains(c.Body, fmt.Sprintf("auger:trigger=comment:%d ", id)) {
+				out[id] = c.Body
 			}
 		}
 	}
