@@ -69,10 +69,10 @@ type GitHubConfig struct {
 	APIURL string `yaml:"apiURL"`
 	// WebURL is where repositories are cloned from (<WebURL><owner>/<name>.git).
 	WebURL string `yaml:"webURL"`
-	// ContentRate and ContentBurst pace the requests that create or change things, per
-	// installation, as GitHub asks (default 2 per second, bursts of 30).
-	ContentRate  float64 `yaml:"contentRate"`
-	ContentBurst int     `yaml:"contentBurst"`
+	// PacingUnit is the second of GitHub's secondary limits, which pace the requests
+	// that create or change things per installation: one at a time, a second apart, 80 a
+	// minute, 500 an hour (default 1s, GitHub's). Only tests and benchmarks shrink it.
+	PacingUnit time.Duration `yaml:"pacingUnit"`
 }
 
 // ServerConfig tunes the HTTP server and the webhook queue.
@@ -205,6 +205,14 @@ var envOverrides = []struct {
 	{"AUGER_GITHUB_WEBHOOK_SECRET_FILE", func(c *Config, v string) error { c.GitHub.WebhookSecretFile = v; return nil }},
 	{"AUGER_GITHUB_API_URL", func(c *Config, v string) error { c.GitHub.APIURL = v; return nil }},
 	{"AUGER_GITHUB_WEB_URL", func(c *Config, v string) error { c.GitHub.WebURL = v; return nil }},
+	{"AUGER_GITHUB_PACING_UNIT", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("AUGER_GITHUB_PACING_UNIT: %q is not a positive duration", v)
+		}
+		c.GitHub.PacingUnit = d
+		return nil
+	}},
 	{"AUGER_LISTEN", func(c *Config, v string) error { c.Server.Listen = v; return nil }},
 	{"AUGER_PUBLIC_URL", func(c *Config, v string) error { c.Server.PublicURL = v; return nil }},
 	{"AUGER_GITOPS_CACHE_DIR", func(c *Config, v string) error { c.Gitops.CacheDir = v; return nil }},

@@ -56,7 +56,7 @@ func newWorld(t testing.TB) *world {
 	fake.AddInstallation(installationID, "mycompany")
 	repo := fake.AddRepo("mycompany", "frontend")
 	cfgPath := writeFile(t, "auger.yaml", `
-github: {contentRate: 10000}
+github: {pacingUnit: 1ms}
 environments:
   - name: staging
     gitops: {repository: mycompany/gitops}

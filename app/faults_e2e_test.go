@@ -76,7 +76,7 @@ func TestDeploySurvivesGitHubFaults(t *testing.T) {
 	if replies != 1 || checks != 1 || len(w.repo.Deployments()) != 1 {
 		t.Errorf("replies %d, deploy check runs %d, deployments %d; want one each", replies, checks, len(w.repo.Deployments()))
 	}
-	waitFor(t, func() bool { return len(w.repo.Reactions(id)) == 2 })
+	waitFor(t, func() bool { return strings.Join(w.repo.Reactions(id), ",") == "eyes" })
 }
 
 // GitHub creates the reply, the deploy check run and the Deployment but answers 502:

@@ -207,7 +207,7 @@ func actionIDs(cr githubfake.CheckRun) []string {
 // webhook URL and logs.
 func startAnotherAuger(t *testing.T, w *releaseWorld, environments string) (string, *syncBuffer) {
 	t.Helper()
-	cfgPath := writeFile(t, "auger-other.yaml", fmt.Sprintf("github: {contentRate: 10000}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
+	cfgPath := writeFile(t, "auger-other.yaml", fmt.Sprintf("github: {pacingUnit: 1ms}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
 		w.chartURL, t.TempDir(), environments))
 	hook, logs, _ := startAuger(t, w.fake, cfgPath, "AUGER_GITHUB_WEB_URL="+w.git.URL+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir())
 	return hook, logs

@@ -31,6 +31,12 @@ type queue struct {
 	closing bool
 	workers sync.WaitGroup
 
+	// acknowledge, per event type, tells a person at once that their request was
+	// heard (👀 on a command), in a fast lane of its own: it never waits for a worker.
+	acknowledge map[string]func(ctx context.Context, payload []byte)
+	acking      chan struct{} // bounds the acknowledgements in flight
+	acks        sync.WaitGroup
+
 	// seen holds the ids of deliveries in flight or handled, the least recently
 	// started forgotten first; a failed or refused delivery is removed, so its
 	// redelivery runs.
@@ -39,6 +45,10 @@ type queue struct {
 
 // maxDeliveries is how many delivery ids the queue remembers to skip redeliveries.
 const maxDeliveries = 10000
+
+// maxAcks bounds the acknowledgements in flight; more wait for a free slot (never for a
+// worker). They go one at a time per installation anyway (the GitHub pacer).
+const maxAcks = 64
 
 type queuedEvent struct {
 	d      githubapp.Dispatch
@@ -51,7 +61,8 @@ var _ githubapp.Scheduler = (*queue)(nil)
 func newQueue(size, workers int, timeout time.Duration, log zerolog.Logger, m *metrics) *queue {
 	// lru.New fails only for a size below 1.
 	seen, _ := lru.New[string, struct{}](maxDeliveries)
-	q := &queue{items: make(chan queuedEvent, size), timeout: timeout, log: log, m: m, seen: seen}
+	q := &queue{items: make(chan queuedEvent, size), timeout: timeout, log: log, m: m, seen: seen,
+		acknowledge: map[string]func(context.Context, []byte){}, acking: make(chan struct{}, maxAcks)}
 	for i := 0; i < workers; i++ {
 		q.workers.Add(1)
 		go q.work()
@@ -82,12 +93,35 @@ func (q *queue) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	select {
 	case q.items <- queuedEvent{d: d, logger: *zerolog.Ctx(ctx), queued: time.Now()}:
 		q.m.queueDepth.Inc()
+		q.ack(d, *zerolog.Ctx(ctx))
 		return nil
 	default:
 		q.seen.Remove(d.DeliveryID)
 		q.m.drops.Inc()
 		return githubapp.ErrCapacityExceeded
 	}
+}
+
+// ack runs the acknowledgement of a queued event in the fast lane.
+func (q *queue) ack(d githubapp.Dispatch, log zerolog.Logger) {
+	ack := q.acknowledge[d.EventType]
+	if ack == nil {
+		return
+	}
+	q.acks.Add(1)
+	go func() {
+		defer q.acks.Done()
+		q.acking <- struct{}{}
+		defer func() { <-q.acking }()
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error().Msgf("acknowledgement panicked: %v\n%s", r, debug.Stack())
+			}
+		}()
+		ctx, cancel := context.WithTimeout(log.WithContext(context.Background()), q.timeout)
+		defer cancel()
+		ack(ctx, d.Payload)
+	}()
 }
 
 // start marks a delivery in flight and reports whether it was already in flight or
@@ -140,7 +174,7 @@ func (q *queue) Drain(ctx context.Context) error {
 	}
 	q.mu.Unlock()
 	done := make(chan struct{})
-	go func() { q.workers.Wait(); close(done) }()
+	go func() { q.workers.Wait(); q.acks.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

@@ -166,3 +166,36 @@ func TestQueueEventTimeout(t *testing.T) {
 		t.Error("an event ran past its timeout")
 	}
 }
+
+// A queued event is acknowledged at once, while every worker is busy, and a refused or
+// duplicate one is not.
+func TestQueueAcknowledgesWithoutAWorker(t *testing.T) {
+	h := &blockingHandler{release: make(chan struct{})}
+	q := newQueue(5, 1, time.Minute, zerolog.Nop(), newMetrics())
+	acked := make(chan string, 10)
+	q.acknowledge["push"] = func(_ context.Context, payload []byte) { acked <- string(payload) }
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "b"} {
+		d := dispatch(h, id)
+		d.Payload = []byte(`"` + id + `"`)
+		if err := q.Schedule(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case p := <-acked:
+			got[p] = true
+		case <-time.After(time.Second):
+			t.Fatalf("acknowledged %v while the worker is busy; want a and b", got)
+		}
+	}
+	close(h.release)
+	if err := q.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(acked) != 0 {
+		t.Errorf("a duplicate delivery was acknowledged again")
+	}
+}

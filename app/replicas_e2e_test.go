@@ -73,7 +73,7 @@ func TestReplicasReleaseEachDeployOnce(t *testing.T) {
 // repository, with its own caches; it returns its webhook URL.
 func newReplica(t *testing.T, w *releaseWorld) string {
 	t.Helper()
-	cfgPath := writeFile(t, "auger-2.yaml", fmt.Sprintf("github: {contentRate: 10000}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
+	cfgPath := writeFile(t, "auger-2.yaml", fmt.Sprintf("github: {pacingUnit: 1ms}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
 		w.chartURL, t.TempDir(), defaultEnvironments))
 	hook, _, _ := startAuger(t, w.fake, cfgPath, "AUGER_GITHUB_WEB_URL="+w.git.URL+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir())
 	return hook

@@ -60,11 +60,13 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	ghcfg.App.IntegrationID, ghcfg.App.PrivateKey = cfg.GitHub.AppID, cfg.GitHub.PrivateKey
 	clients, err := githubapp.NewDefaultCachingClientCreator(ghcfg,
 		githubapp.WithClientUserAgent("auger/"+Version),
-		githubapp.WithClientTimeout(30*time.Second),
+		// No client timeout: it would count the wait for the installation's pacer, which
+		// a busy hour makes long. The transport bounds each attempt (30 s), the event's
+		// deadline the whole.
 		githubapp.WithClientMiddleware(func(next http.RoundTripper) http.RoundTripper {
 			// Retries outside, metrics inside: every attempt is counted.
 			return githubapi.Transport(s.metrics.githubTransport(next), githubapi.TransportOptions{
-				ContentRate: cfg.GitHub.ContentRate, ContentBurst: cfg.GitHub.ContentBurst})
+				TimeUnit: cfg.GitHub.PacingUnit})
 		}),
 	)
 	if err != nil {
@@ -100,12 +102,14 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	comments := &handlers.IssueComment{Base: base, FastAck: true}
+	s.queue.acknowledge["issue_comment"] = comments.Acknowledge
 	dispatcher := githubapp.NewEventDispatcher(
 		[]githubapp.EventHandler{
 			&handlers.CheckSuite{Base: base},
 			&handlers.CheckRun{Base: base},
 			&handlers.Push{Base: base},
-			&handlers.IssueComment{Base: base},
+			comments,
 			&handlers.PullRequest{Base: base},
 			&handlers.Delete{Base: base},
 			&handlers.Installation{Base: base},

@@ -331,8 +331,9 @@ type landed struct {
 	unmergeable bool
 }
 
-// deployment creates the Deployment of a release (its check run exists), in progress,
-// or succeeded when no agent will report on it. When GitHub may have created it despite
+// deployment creates the Deployment of a release (its check run exists), with a
+// success status when no agent will report on it; with an agent, the agent's report
+// gives it its status. When GitHub may have created it despite
 // an error, it is looked for (by its payload's artifact and apps) before being created
 // again.
 func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s *shipment, check CheckRun) error {
@@ -364,10 +365,12 @@ func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s 
 	if err != nil {
 		return fmt.Errorf("create the deployment: %w", err)
 	}
-	status := DeploymentStatus{State: "in_progress", Description: "Released; waiting for the rollout", EnvironmentURL: EnvironmentURL(rules, apps), LogURL: check.HTMLURL}
-	if !rules.LiveStatus {
-		status.State, status.Description = "success", "Released; no agent reports on "+rules.Name
+	if rules.LiveStatus {
+		// The agent's report sets the Deployment's status (success or failure); until then
+		// the deploy check run, in progress, is where the rollout shows.
+		return nil
 	}
+	status := DeploymentStatus{State: "success", Description: "Released; no agent reports on " + rules.Name, EnvironmentURL: EnvironmentURL(rules, apps), LogURL: check.HTMLURL}
 	if err := gh.CreateDeploymentStatus(ctx, s.repo, dep.ID, status); err != nil {
 		return fmt.Errorf("set the deployment %s: %w", status.State, err)
 	}

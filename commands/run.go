@@ -23,7 +23,8 @@ const (
 // PullRequests runs the commands people give on pull requests (comments and Checks-UI
 // buttons) and the releases deploy policies make, through the same Releaser the CLI
 // uses. It authorizes before anything is written and tells the outcome where the
-// request came from: a reaction and one reply comment, a check run and a Deployment.
+// request came from: 👀 and one reply comment (😕 too when it was not done), a check run
+// and a Deployment.
 type PullRequests struct {
 	Releaser     *Releaser
 	Recorder     *Recorder
@@ -56,6 +57,9 @@ type Trigger struct {
 	// CommentID is the comment to react to (0 for buttons); CommentCreated its time.
 	CommentID      int64
 	CommentCreated time.Time
+	// Acknowledged says the comment got its 👀 already, from a fast lane that does not
+	// wait for the command's turn (Acknowledge); Run then does not react again.
+	Acknowledged bool
 }
 
 // userError is a mistake or refusal the person who asked can act on; Auger's own
@@ -92,10 +96,8 @@ func (r *Refusal) Error() string {
 // returned.
 func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger, cmd Command, parseErr error) error {
 	log := zerolog.Ctx(ctx)
-	if t.CommentID != 0 {
-		if err := gh.React(ctx, t.Repo, t.CommentID, "eyes"); err != nil {
-			log.Warn().Err(err).Msg("could not acknowledge the comment")
-		}
+	if !t.Acknowledged {
+		p.Acknowledge(ctx, gh, t)
 	}
 	var (
 		reply string
@@ -123,9 +125,7 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		log.Info().Str("trigger", t.ID).Msg("already done for this trigger; nothing more to say")
 		return nil
 	}
-	reaction := "rocket"
 	if err != nil {
-		reaction = "confused"
 		reply = failureReply(cmd, err)
 	}
 	var refusal *Refusal
@@ -144,8 +144,10 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 			err = errors.Join(err, cerr)
 		}
 	}
-	if t.CommentID != 0 {
-		if rerr := gh.React(ctx, t.Repo, t.CommentID, reaction); rerr != nil {
+	// A success is told by the reply alone (a 🚀 would repeat it); a refusal or a failure
+	// also gets 😕 on the comment, which shows in the comment's own place.
+	if t.CommentID != 0 && err != nil {
+		if rerr := gh.React(ctx, t.Repo, t.CommentID, "confused"); rerr != nil {
 			log.Warn().Err(rerr).Msg("could not react to the comment")
 		}
 	}
@@ -155,6 +157,19 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		return nil
 	}
 	return err
+}
+
+// Acknowledge puts 👀 on the comment of a command, so that its author knows Auger heard
+// it. The server calls it in a fast lane as the webhook arrives, before the command
+// waits for a worker; its GitHub adapter lets the reaction go before any other creating
+// request of the installation.
+func (p *PullRequests) Acknowledge(ctx context.Context, gh Conversation, t Trigger) {
+	if t.CommentID == 0 {
+		return
+	}
+	if err := gh.React(ctx, t.Repo, t.CommentID, "eyes"); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge the comment")
+	}
 }
 
 // tellOnCheckRun answers a button clicked outside any pull request on the check run

@@ -442,6 +442,8 @@ func (c *Client) Reviews(ctx context.Context, repo commands.RepoRef, number int)
 
 // CreateComment comments on an issue or pull request.
 func (c *Client) CreateComment(ctx context.Context, repo commands.RepoRef, issue int, body string) (commands.Comment, error) {
+	// A comment is what a person reads: it goes before check runs and Deployments.
+	ctx = WithPriority(ctx, PriorityReply)
 	cm, _, err := c.gh.Issues.CreateComment(ctx, repo.Owner, repo.Name, issue, &github.IssueComment{Body: github.String(body)})
 	if err != nil {
 		return commands.Comment{}, wrap(err, fmt.Sprintf("comment on #%d", issue))
@@ -458,8 +460,10 @@ func (c *Client) UpdateComment(ctx context.Context, repo commands.RepoRef, id in
 	return nil
 }
 
-// React adds a reaction to a comment.
+// React adds a reaction to a comment: the acknowledgement of a command, which goes
+// before any other creating request of the installation.
 func (c *Client) React(ctx context.Context, repo commands.RepoRef, commentID int64, content string) error {
+	ctx = WithPriority(ctx, PriorityAcknowledge)
 	_, _, err := c.gh.Reactions.CreateIssueCommentReaction(ctx, repo.Owner, repo.Name, commentID, content)
 	if err != nil {
 		return wrap(err, "react "+content)

@@ -2,13 +2,13 @@ package githubapi
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"golang.org/x/time/rate"
 )
 
 // TransportOptions tune how GitHub calls survive GitHub's faults and limits.
@@ -18,11 +18,16 @@ type TransportOptions struct {
 	// MaxWait bounds one wait: for a Retry-After, or for a primary rate limit's reset
 	// (default 60 s); a longer wait fails the call with GitHub's rate-limit error.
 	MaxWait time.Duration
-	// ContentRate paces the requests that create or change things (POST, PATCH, PUT,
-	// DELETE) per installation, as GitHub asks; ContentBurst lets short bursts (one
-	// release) through at once. Defaults: 2 per second, bursts of 30.
-	ContentRate  float64
-	ContentBurst int
+	// TimeUnit is the second of GitHub's limits (default time.Second): the requests that
+	// create or change things (POST, PATCH, PUT, DELETE) go one at a time per
+	// installation, one TimeUnit apart at least, at most 80 in 60 units and 500 in 3600,
+	// and a Retry-After of n waits n units. Tests and benchmarks shrink it to run GitHub's
+	// hour in seconds.
+	TimeUnit time.Duration
+	// AttemptTimeout bounds one attempt, from the request sent to the answer's body read
+	// (default 30 s). It does not count the wait for the pacer, which a busy installation
+	// makes long: the caller's context bounds that.
+	AttemptTimeout time.Duration
 }
 
 // Transport wraps next with retries and pacing for one installation's GitHub calls:
@@ -31,6 +36,10 @@ type TransportOptions struct {
 //   - any request is retried after a 429 or a 403 secondary rate limit (GitHub did not
 //     process it), waiting for Retry-After, and after a primary rate limit, waiting for
 //     its reset, when that is near enough;
+//   - a request that creates or changes (POST, PATCH, PUT, DELETE) waits for its turn in
+//     the installation's pacer, which follows GitHub's secondary limits (one at a time,
+//     a second apart, 80 a minute, 500 an hour) and lets the request a person waits for
+//     go first (WithPriority);
 //   - a request that creates (POST) is never repeated after a 5xx or a timeout, because
 //     it may have been done: the use cases look for what they created (by marker or
 //     external id) before creating again.
@@ -41,33 +50,62 @@ func Transport(next http.RoundTripper, opts TransportOptions) http.RoundTripper 
 	if opts.MaxWait == 0 {
 		opts.MaxWait = time.Minute
 	}
-	if opts.ContentRate == 0 {
-		opts.ContentRate = 2
+	if opts.TimeUnit == 0 {
+		opts.TimeUnit = time.Second
 	}
-	if opts.ContentBurst == 0 {
-		opts.ContentBurst = 30
+	if opts.AttemptTimeout == 0 {
+		opts.AttemptTimeout = 30 * time.Second
 	}
 	c := retryablehttp.NewClient()
-	c.HTTPClient = &http.Client{Transport: next}
+	c.HTTPClient = &http.Client{Transport: attemptTimeout{next: next, timeout: opts.AttemptTimeout}}
 	c.Logger = nil
 	c.RetryMax = opts.Retries
 	c.RetryWaitMin, c.RetryWaitMax = 250*time.Millisecond, opts.MaxWait
 	c.CheckRetry = checkRetry(opts.MaxWait)
-	c.Backoff = backoff(opts.MaxWait)
+	c.Backoff = backoff(opts.MaxWait, opts.TimeUnit)
 	// After the last attempt, hand GitHub's answer to go-github, whose errors say what
 	// happened (rate limit, abuse detection, the status and message).
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	retrying := &retryablehttp.RoundTripper{Client: c}
-	limiter := rate.NewLimiter(rate.Limit(opts.ContentRate), opts.ContentBurst)
+	pace := newPacer(opts.TimeUnit)
 	return roundTrip(func(r *http.Request) (*http.Response, error) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if err := limiter.Wait(r.Context()); err != nil {
+			if err := pace.acquire(r.Context(), priorityOf(r.Context())); err != nil {
 				return nil, err
 			}
+			defer pace.release()
 		}
 		ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
 		return retrying.RoundTrip(r.WithContext(ctx))
 	})
+}
+
+// attemptTimeout gives each attempt its own deadline, kept until the body is closed.
+type attemptTimeout struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+func (a attemptTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+	resp, err := a.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)
@@ -121,11 +159,11 @@ func resetIn(resp *http.Response) time.Duration {
 	return time.Until(time.Unix(reset, 0)) + time.Second
 }
 
-func backoff(maxWait time.Duration) retryablehttp.Backoff {
+func backoff(maxWait, unit time.Duration) retryablehttp.Backoff {
 	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 		if resp != nil {
 			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-				return min2(time.Duration(s)*time.Second, maxWait)
+				return min2(time.Duration(s)*unit, maxWait)
 			}
 			if primaryLimited(resp) {
 				return min2(resetIn(resp), maxWait)

@@ -9,12 +9,18 @@ import (
 
 	"github.com/google/go-github/v50/github"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
 
 	"github.com/auger-dev/auger/commands"
 )
 
 // IssueComment turns pull-request comments into release commands.
-type IssueComment struct{ *Base }
+type IssueComment struct {
+	*Base
+	// FastAck says the server acknowledges each command as its webhook arrives
+	// (Acknowledge), before the command waits for a worker; Handle then does not.
+	FastAck bool
+}
 
 // Handles names the event.
 func (h *IssueComment) Handles() []string { return []string{"issue_comment"} }
@@ -22,34 +28,70 @@ func (h *IssueComment) Handles() []string { return []string{"issue_comment"} }
 // Handle decodes, filters and delegates. Edits, deletions, comments on issues and
 // comments by bots are ignored: only a new comment by a person is a command.
 func (h *IssueComment) Handle(ctx context.Context, _, _ string, payload []byte) error {
-	var event github.IssueCommentEvent
-	if err := json.Unmarshal(payload, &event); err != nil {
-		return fmt.Errorf("parse issue_comment payload: %w", err)
+	c, ok, err := decodeCommand(payload)
+	if !ok {
+		return err
 	}
-	comment := event.GetComment()
-	if event.GetAction() != "created" || !event.GetIssue().IsPullRequest() ||
-		comment.GetUser().GetType() == "Bot" || strings.HasSuffix(comment.GetUser().GetLogin(), "[bot]") {
-		return nil
-	}
-	cmd, err := commands.Parse(comment.GetBody())
-	if errors.Is(err, commands.ErrNoCommand) {
-		return nil
-	}
-	installation := event.GetInstallation().GetID()
-	ctx, log := githubapp.PreparePRContext(ctx, installation, event.GetRepo(), event.GetIssue().GetNumber())
-	log.Info().Str("command", describe(cmd, err)).Str("user", comment.GetUser().GetLogin()).Msg("received command")
-	gh, gerr := h.github(installation)
+	ctx, log := githubapp.PreparePRContext(ctx, c.installation, c.event.GetRepo(), c.event.GetIssue().GetNumber())
+	log.Info().Str("command", describe(c.cmd, c.parseErr)).Str("user", c.trigger.Actor).Msg("received command")
+	gh, gerr := h.github(c.installation)
 	if gerr != nil {
 		return gerr
 	}
-	return h.PullRequests.Run(ctx, gh, commands.Trigger{
+	c.trigger.Acknowledged = h.FastAck
+	return h.PullRequests.Run(ctx, gh, c.trigger, c.cmd, c.parseErr)
+}
+
+// Acknowledge puts 👀 on a comment that holds a command, at once: the server calls it as
+// the webhook arrives, outside the queue of commands.
+func (h *IssueComment) Acknowledge(ctx context.Context, payload []byte) {
+	c, ok, _ := decodeCommand(payload)
+	if !ok {
+		return
+	}
+	ctx, _ = githubapp.PreparePRContext(ctx, c.installation, c.event.GetRepo(), c.event.GetIssue().GetNumber())
+	gh, err := h.github(c.installation)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge the comment")
+		return
+	}
+	h.PullRequests.Acknowledge(ctx, gh, c.trigger)
+}
+
+// commented is a comment that holds a command (or a command Auger could not parse).
+type commented struct {
+	event        github.IssueCommentEvent
+	installation int64
+	trigger      commands.Trigger
+	cmd          commands.Command
+	parseErr     error
+}
+
+// decodeCommand reads the command of a new comment by a person on a pull request; ok
+// is false for any other event, with an error when the payload is not one.
+func decodeCommand(payload []byte) (c commented, ok bool, err error) {
+	if err := json.Unmarshal(payload, &c.event); err != nil {
+		return c, false, fmt.Errorf("parse issue_comment payload: %w", err)
+	}
+	event, comment := &c.event, c.event.GetComment()
+	if event.GetAction() != "created" || !event.GetIssue().IsPullRequest() ||
+		comment.GetUser().GetType() == "Bot" || strings.HasSuffix(comment.GetUser().GetLogin(), "[bot]") {
+		return c, false, nil
+	}
+	c.cmd, c.parseErr = commands.Parse(comment.GetBody())
+	if errors.Is(c.parseErr, commands.ErrNoCommand) {
+		return c, false, nil
+	}
+	c.installation = event.GetInstallation().GetID()
+	c.trigger = commands.Trigger{
 		Repo:           repoRef(event.GetRepo()),
 		PR:             event.GetIssue().GetNumber(),
 		Actor:          comment.GetUser().GetLogin(),
 		ID:             fmt.Sprintf("comment:%d", comment.GetID()),
 		CommentID:      comment.GetID(),
 		CommentCreated: comment.GetCreatedAt().Time,
-	}, cmd, err)
+	}
+	return c, true, nil
 }
 
 func describe(cmd commands.Command, err error) string {

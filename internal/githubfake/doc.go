@@ -59,6 +59,16 @@
 // App's delivery list and redelivery operations see it. InstallationOfToken lets a
 // test's git server accept the installation tokens Auger pushes with.
 //
+// # Secondary rate limits
+//
+// EnforceLimits (opt-in per test) makes the fake refuse what GitHub's secondary limits
+// refuse, per installation: more than 100 requests at once, 900 points a minute (a read
+// costs 1, a write 5), 80 content-creating requests a minute or 500 an hour. A refusal is
+// GitHub's: 403, Retry-After in whole seconds and GitHub's secondary-limit message (with
+// the documentation_url go-github tells it by). Its time unit is the fake's second, so a
+// benchmark can run GitHub's hour in seconds; Stats counts the refusals and how the
+// creating requests were spaced (GitHub asks for one at a time, a second apart).
+//
 // # Extending
 //
 // Use adds middleware in front of the API, e.g. to inject faults. A new GitHub
