@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/auger-dev/auger/artifact"
+	"github.com/auger-dev/auger/gitops"
 	"github.com/auger-dev/auger/internal/text"
 )
 
@@ -98,8 +99,7 @@ func (p *PullRequests) CloseProposal(ctx context.Context, gh PullRequestsGitHub,
 	s := &shipment{repo: c.Repo, rules: rules, actor: c.Actor, pr: c.PR, trigger: "proposal:" + c.URL,
 		art: &artifact.Artifact{ID: c.Artifact, Version: artifact.Version{RepositoryName: c.Repo.FullName(), SHA: c.SHA}}}
 	for _, app := range c.Apps {
-		s.done = append(s.done, Released{App: app, Env: rules.Name})
-		s.done[len(s.done)-1].Result.Commit, s.done[len(s.done)-1].Result.Changed = c.MergeCommit, true
+		s.done = append(s.done, Released{App: app, Env: rules.Name, Result: gitops.Result{Commit: c.MergeCommit, Changed: true}})
 	}
 	upd := p.deployCheck(s)
 	upd.ID = check.ID

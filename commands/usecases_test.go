@@ -126,7 +126,7 @@ func TestDeployCheckRunEndsWithoutAnAgent(t *testing.T) {
 		conclusion string
 		deployment string
 	}{
-		"no agent":     {commands.EnvironmentRules{Name: "staging"}, "success", "success"},
+		"no agent": {commands.EnvironmentRules{Name: "staging"}, "success", "success"},
 		// With an agent, the agent's report sets the Deployment's status: none before.
 		"silent agent": {commands.EnvironmentRules{Name: "staging", LiveStatus: true, AgentTimeout: 50 * time.Millisecond}, "neutral", ""},
 	} {
@@ -240,9 +240,10 @@ func TestLocksKnowTheArtifactsApps(t *testing.T) {
 	}
 }
 
-// Defect 11: a release proposed as a gitops pull request that waits for a person is
-// told as proposed: no "Released", no Deployment, no release.started.
-func TestProposalIsNotToldAsARelease(t *testing.T) {
+// proposedDeploy runs /deploy staging on #5 where staging takes releases as gitops pull
+// requests that a person merges.
+func proposedDeploy(t *testing.T) (*useCases, *fakeGitopsPRs) {
+	t.Helper()
 	gitopsPRs := &fakeGitopsPRs{}
 	u := newUseCases(t, commands.EnvironmentRules{Name: "staging", PullRequests: true, GitopsRepo: commands.RepoRef{Owner: "acme", Name: "gitops"},
 		GitopsGitHub: func(context.Context) (commands.GitopsPullRequests, error) { return gitopsPRs, nil }})
@@ -250,6 +251,13 @@ func TestProposalIsNotToldAsARelease(t *testing.T) {
 	if err := u.comment("jane", "/deploy staging", 1); err != nil {
 		t.Fatal(err)
 	}
+	return u, gitopsPRs
+}
+
+// Defect 11: a release proposed as a gitops pull request that waits for a person is
+// told as proposed: no "Released", no Deployment, no release.started.
+func TestProposalIsNotToldAsARelease(t *testing.T) {
+	u, gitopsPRs := proposedDeploy(t)
 	if r := u.lastReply(); !strings.Contains(r, "**Proposed**") || strings.Contains(r, "**Released**") {
 		t.Errorf("reply: %s", r)
 	}
@@ -293,13 +301,7 @@ func TestProposalIsNotToldAsARelease(t *testing.T) {
 }
 
 func TestClosedProposalIsCancelled(t *testing.T) {
-	gitopsPRs := &fakeGitopsPRs{}
-	u := newUseCases(t, commands.EnvironmentRules{Name: "staging", PullRequests: true, GitopsRepo: commands.RepoRef{Owner: "acme", Name: "gitops"},
-		GitopsGitHub: func(context.Context) (commands.GitopsPullRequests, error) { return gitopsPRs, nil }})
-	u.record(map[string]string{"staging.yaml": stagingConfig}, commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main"})
-	if err := u.comment("jane", "/deploy staging", 1); err != nil {
-		t.Fatal(err)
-	}
+	u, gitopsPRs := proposedDeploy(t)
 	proposal, _ := commands.ParseProposal(gitopsPRs.bodies[0])
 	if err := u.prs.CloseProposal(context.Background(), u.gh, commands.ProposalClosed{Proposal: proposal, Number: 101, URL: "u", By: "ops"}); err != nil {
 		t.Fatal(err)
