@@ -19,6 +19,7 @@ type metrics struct {
 	drops          prometheus.Counter
 	handled        *prometheus.HistogramVec
 	ack            prometheus.Histogram
+	acknowledged   prometheus.Histogram
 	githubRequests *prometheus.CounterVec
 	rateRemaining  prometheus.Gauge
 	artifacts      *prometheus.CounterVec
@@ -44,6 +45,10 @@ func newMetrics() *metrics {
 			Name: "auger_webhook_ack_seconds", Help: "Time to acknowledge a webhook delivery (signature check and enqueue).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
+		acknowledged: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "auger_command_acknowledgement_seconds", Help: "Time from a command's webhook accepted to its acknowledgement (👀) made on GitHub.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30},
+		}),
 		githubRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "auger_github_requests_total", Help: "GitHub API requests by method and status code.",
 		}, []string{"method", "code"}),
@@ -54,7 +59,7 @@ func newMetrics() *metrics {
 			Name: "auger_artifact_recordings_total", Help: "Artifact recording attempts by outcome.",
 		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.webhooks, m.queueDepth, m.drops, m.handled, m.ack, m.githubRequests, m.rateRemaining, m.artifacts,
+	m.reg.MustRegister(m.webhooks, m.queueDepth, m.drops, m.handled, m.ack, m.acknowledged, m.githubRequests, m.rateRemaining, m.artifacts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

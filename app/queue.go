@@ -33,7 +33,8 @@ type queue struct {
 
 	// acknowledge, per event type, tells a person at once that their request was
 	// heard (👀 on a command), in a fast lane of its own: it never waits for a worker.
-	acknowledge map[string]func(ctx context.Context, payload []byte)
+	// It says whether it acknowledged (an event that holds no command is not).
+	acknowledge map[string]func(ctx context.Context, payload []byte) bool
 	acking      chan struct{} // bounds the acknowledgements in flight
 	acks        sync.WaitGroup
 
@@ -62,7 +63,7 @@ func newQueue(size, workers int, timeout time.Duration, log zerolog.Logger, m *m
 	// lru.New fails only for a size below 1.
 	seen, _ := lru.New[string, struct{}](maxDeliveries)
 	q := &queue{items: make(chan queuedEvent, size), timeout: timeout, log: log, m: m, seen: seen,
-		acknowledge: map[string]func(context.Context, []byte){}, acking: make(chan struct{}, maxAcks)}
+		acknowledge: map[string]func(context.Context, []byte) bool{}, acking: make(chan struct{}, maxAcks)}
 	for i := 0; i < workers; i++ {
 		q.workers.Add(1)
 		go q.work()
@@ -93,7 +94,7 @@ func (q *queue) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	select {
 	case q.items <- queuedEvent{d: d, logger: *zerolog.Ctx(ctx), queued: time.Now()}:
 		q.m.queueDepth.Inc()
-		q.ack(d, *zerolog.Ctx(ctx))
+		q.ack(d, *zerolog.Ctx(ctx), time.Now())
 		return nil
 	default:
 		q.seen.Remove(d.DeliveryID)
@@ -102,8 +103,9 @@ func (q *queue) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	}
 }
 
-// ack runs the acknowledgement of a queued event in the fast lane.
-func (q *queue) ack(d githubapp.Dispatch, log zerolog.Logger) {
+// ack runs the acknowledgement of a queued event in the fast lane, and measures it from
+// the moment the delivery was accepted.
+func (q *queue) ack(d githubapp.Dispatch, log zerolog.Logger, accepted time.Time) {
 	ack := q.acknowledge[d.EventType]
 	if ack == nil {
 		return
@@ -120,7 +122,9 @@ func (q *queue) ack(d githubapp.Dispatch, log zerolog.Logger) {
 		}()
 		ctx, cancel := context.WithTimeout(log.WithContext(context.Background()), q.timeout)
 		defer cancel()
-		ack(ctx, d.Payload)
+		if ack(ctx, d.Payload) {
+			q.m.acknowledged.Observe(time.Since(accepted).Seconds())
+		}
 	}()
 }
 

@@ -173,7 +173,7 @@ func TestQueueAcknowledgesWithoutAWorker(t *testing.T) {
 	h := &blockingHandler{release: make(chan struct{})}
 	q := newQueue(5, 1, time.Minute, zerolog.Nop(), newMetrics())
 	acked := make(chan string, 10)
-	q.acknowledge["push"] = func(_ context.Context, payload []byte) { acked <- string(payload) }
+	q.acknowledge["push"] = func(_ context.Context, payload []byte) bool { acked <- string(payload); return true }
 	ctx := context.Background()
 	for _, id := range []string{"a", "b", "b"} {
 		d := dispatch(h, id)
@@ -198,4 +198,22 @@ func TestQueueAcknowledgesWithoutAWorker(t *testing.T) {
 	if len(acked) != 0 {
 		t.Errorf("a duplicate delivery was acknowledged again")
 	}
+	if got := histogramCount(t, q.m, "auger_command_acknowledgement_seconds"); got != 2 {
+		t.Errorf("auger_command_acknowledgement_seconds counted %d acknowledgements, want 2", got)
+	}
+}
+
+func histogramCount(t *testing.T, m *metrics, name string) uint64 {
+	t.Helper()
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatalf("no histogram %s", name)
+	return 0
 }

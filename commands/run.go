@@ -163,13 +163,15 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 // it. The server calls it in a fast lane as the webhook arrives, before the command
 // waits for a worker; its GitHub adapter lets the reaction go before any other creating
 // request of the installation.
-func (p *PullRequests) Acknowledge(ctx context.Context, gh Conversation, t Trigger) {
+func (p *PullRequests) Acknowledge(ctx context.Context, gh Conversation, t Trigger) bool {
 	if t.CommentID == 0 {
-		return
+		return false
 	}
 	if err := gh.React(ctx, t.Repo, t.CommentID, "eyes"); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge the comment")
+		return false
 	}
+	return true
 }
 
 // tellOnCheckRun answers a button clicked outside any pull request on the check run

@@ -7,13 +7,15 @@ import (
 	"time"
 )
 
-// The pacer admits one request at a time, a unit apart, the most urgent waiting first.
+// The ordinary lane admits one request at a time, a unit apart, the most urgent waiting
+// first.
 func TestPacerOrderAndSpacing(t *testing.T) {
 	const unit = 20 * time.Millisecond
 	p := newPacer(unit)
 	ctx := context.Background()
 	// Hold the pacer so that the others queue up behind it.
-	if err := p.acquire(ctx, PriorityAnnounce); err != nil {
+	hold, err := p.acquire(ctx, PriorityAnnounce)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -22,24 +24,25 @@ func TestPacerOrderAndSpacing(t *testing.T) {
 		times []time.Time
 		wg    sync.WaitGroup
 	)
-	for _, prio := range []Priority{PriorityAnnounce, PriorityAnnounce, PriorityReply, PriorityAcknowledge} {
+	for _, prio := range []Priority{PriorityAnnounce, PriorityAnnounce, PriorityReply, PriorityReply} {
 		wg.Add(1)
 		go func(prio Priority) {
 			defer wg.Done()
-			if err := p.acquire(ctx, prio); err != nil {
+			release, err := p.acquire(ctx, prio)
+			if err != nil {
 				t.Error(err)
 				return
 			}
 			mu.Lock()
 			order, times = append(order, prio), append(times, time.Now())
 			mu.Unlock()
-			p.release()
+			release()
 		}(prio)
 		time.Sleep(5 * time.Millisecond) // let it queue in this order
 	}
-	p.release()
+	hold()
 	wg.Wait()
-	want := []Priority{PriorityAcknowledge, PriorityReply, PriorityAnnounce, PriorityAnnounce}
+	want := []Priority{PriorityReply, PriorityReply, PriorityAnnounce, PriorityAnnounce}
 	for i := range want {
 		if order[i] != want[i] {
 			t.Fatalf("order = %v, want %v", order, want)
@@ -52,7 +55,44 @@ func TestPacerOrderAndSpacing(t *testing.T) {
 	}
 }
 
-// The minute and hour budgets hold however fast the requests come.
+// An acknowledgement waits neither for the ordinary request in flight nor for the unit
+// after it; acknowledgements keep a unit between themselves, and the ordinary request
+// after an acknowledgement waits a unit for it.
+func TestPacerAcknowledgementLane(t *testing.T) {
+	const unit = 200 * time.Millisecond
+	p := newPacer(unit)
+	ctx := context.Background()
+	start := time.Now()
+	hold, err := p.acquire(ctx, PriorityAnnounce) // in flight throughout
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := func() time.Duration {
+		release, err := p.acquire(ctx, PriorityAcknowledge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		return time.Since(start)
+	}
+	if first := ack(); first > unit/4 {
+		t.Errorf("the first acknowledgement waited %v behind an ordinary request", first)
+	}
+	if second := ack(); second < unit-5*time.Millisecond || second > unit+unit/4 {
+		t.Errorf("the second acknowledgement came %v after the start, want a unit (%v) after the first", second, unit)
+	}
+	hold()
+	release, err := p.acquire(ctx, PriorityAnnounce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if next := time.Since(start); next < 2*unit-5*time.Millisecond {
+		t.Errorf("the ordinary request after an acknowledgement came %v after the start, want a unit after the acknowledgement (%v)", next, 2*unit)
+	}
+}
+
+// The minute and hour budgets hold however fast the requests come, in both lanes.
 func TestPacerBudgets(t *testing.T) {
 	p := &pacer{spacing: time.Microsecond, minute: 200 * time.Millisecond, hour: time.Hour, perMinute: 5, perHour: 8}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -60,11 +100,16 @@ func TestPacerBudgets(t *testing.T) {
 	start := time.Now()
 	var times []time.Duration
 	for i := 0; i < 8; i++ {
-		if err := p.acquire(ctx, PriorityAnnounce); err != nil {
+		prio := PriorityAnnounce
+		if i%2 == 1 {
+			prio = PriorityAcknowledge
+		}
+		release, err := p.acquire(ctx, prio)
+		if err != nil {
 			t.Fatal(err)
 		}
 		times = append(times, time.Since(start))
-		p.release()
+		release()
 	}
 	if times[4] > 100*time.Millisecond || times[5] < 200*time.Millisecond {
 		t.Errorf("admitted at %v; want 5 at once, the 6th a minute (200 ms) after the 1st", times)
@@ -72,10 +117,10 @@ func TestPacerBudgets(t *testing.T) {
 	// The hour's 8 are spent: a 9th waits past the context.
 	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
-	if err := p.acquire(short, PriorityAcknowledge); err == nil {
+	if _, err := p.acquire(short, PriorityAcknowledge); err == nil {
 		t.Error("a 9th request within the hour was admitted")
 	}
-	if len(p.waiting) != 0 || p.busy {
+	if len(p.waiting) != 0 || p.busy[laneOrdinary] || p.busy[laneAcknowledge] {
 		t.Errorf("a cancelled request stayed: waiting %d, busy %v", len(p.waiting), p.busy)
 	}
 }

@@ -39,7 +39,7 @@ type TransportOptions struct {
 //   - a request that creates or changes (POST, PATCH, PUT, DELETE) waits for its turn in
 //     the installation's pacer, which follows GitHub's secondary limits (one at a time,
 //     a second apart, 80 a minute, 500 an hour) and lets the request a person waits for
-//     go first (WithPriority);
+//     go first (WithPriority); an acknowledgement has a lane of its own (see pacer);
 //   - a request that creates (POST) is never repeated after a 5xx or a timeout, because
 //     it may have been done: the use cases look for what they created (by marker or
 //     external id) before creating again.
@@ -70,10 +70,11 @@ func Transport(next http.RoundTripper, opts TransportOptions) http.RoundTripper 
 	pace := newPacer(opts.TimeUnit)
 	return roundTrip(func(r *http.Request) (*http.Response, error) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if err := pace.acquire(r.Context(), priorityOf(r.Context())); err != nil {
+			release, err := pace.acquire(r.Context(), priorityOf(r.Context()))
+			if err != nil {
 				return nil, err
 			}
-			defer pace.release()
+			defer release()
 		}
 		ctx := context.WithValue(r.Context(), methodKey{}, r.Method)
 		return retrying.RoundTrip(r.WithContext(ctx))

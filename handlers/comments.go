@@ -44,18 +44,18 @@ func (h *IssueComment) Handle(ctx context.Context, _, _ string, payload []byte) 
 
 // Acknowledge puts 👀 on a comment that holds a command, at once: the server calls it as
 // the webhook arrives, outside the queue of commands.
-func (h *IssueComment) Acknowledge(ctx context.Context, payload []byte) {
+func (h *IssueComment) Acknowledge(ctx context.Context, payload []byte) bool {
 	c, ok, _ := decodeCommand(payload)
 	if !ok {
-		return
+		return false
 	}
 	ctx, _ = githubapp.PreparePRContext(ctx, c.installation, c.event.GetRepo(), c.event.GetIssue().GetNumber())
 	gh, err := h.github(c.installation)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge the comment")
-		return
+		return false
 	}
-	h.PullRequests.Acknowledge(ctx, gh, c.trigger)
+	return h.PullRequests.Acknowledge(ctx, gh, c.trigger)
 }
 
 // commented is a comment that holds a command (or a command Auger could not parse).
