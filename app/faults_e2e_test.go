@@ -13,7 +13,7 @@ import (
 // Retry-After) and 429s on any request, slow answers. A /deploy still lands once, with
 // one reply, one deploy check run and one Deployment.
 func TestDeploySurvivesGitHubFaults(t *testing.T) {
-	w := newReleaseWorld(t, defaultEnvironments)
+	w := newReleaseWorld(t, agentEnvironments, agentTokens...) // with agents, so releases get Deployments
 	w.repo.SetPermission("jane", "write")
 	_, pr := w.pullRequest(t, "feature", "frontend")
 
@@ -83,7 +83,7 @@ func TestDeploySurvivesGitHubFaults(t *testing.T) {
 // Auger finds them (by the reply's trigger marker, the check run's name and external id,
 // the Deployment's payload) instead of creating them twice.
 func TestCreationsAnsweredWithServerErrorsAreNotDoubled(t *testing.T) {
-	w := newReleaseWorld(t, defaultEnvironments)
+	w := newReleaseWorld(t, agentEnvironments, agentTokens...) // with agents, so releases get Deployments
 	w.repo.SetPermission("jane", "write")
 	sha, pr := w.pullRequest(t, "feature", "frontend")
 	var comments, checks, deployments atomic.Int64

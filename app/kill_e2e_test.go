@@ -67,8 +67,8 @@ func TestKilledAtRandomPointsEveryReleaseLandsOnce(t *testing.T) {
 	_, pr := w.pullRequestWith(t, "many", map[string]string{".auger/staging.yaml": strings.Join(docs, "---\n")})
 
 	cfg := writeFile(t, "auger.yaml", fmt.Sprintf("github: {pacingUnit: 1ms}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nserver:\n  catchUpWindow: 10m\nenvironments:\n%s",
-		w.chartURL, t.TempDir(), defaultEnvironments))
-	env := append(os.Environ(), fmt.Sprintf("AUGER_GITHUB_APP_ID=%d", w.fake.AppID()), "AUGER_GITHUB_PRIVATE_KEY="+string(w.fake.PrivateKeyPEM()),
+		w.chartURL, t.TempDir(), agentEnvironments)) // with agents, so releases get Deployments
+	env := append(append(os.Environ(), agentTokens...), fmt.Sprintf("AUGER_GITHUB_APP_ID=%d", w.fake.AppID()), "AUGER_GITHUB_PRIVATE_KEY="+string(w.fake.PrivateKeyPEM()),
 		"AUGER_GITHUB_WEBHOOK_SECRET="+testSecret, "AUGER_GITHUB_API_URL="+w.fake.URL, "AUGER_GITHUB_WEB_URL="+w.git.URL+"/",
 		"AUGER_CHART_CACHE_DIR="+t.TempDir(), "HOME="+t.TempDir())
 

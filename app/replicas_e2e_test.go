@@ -14,7 +14,7 @@ import (
 // them, and every delivery also sent to the other replica, land once each: 40 commits,
 // 40 replies, none lost.
 func TestReplicasReleaseEachDeployOnce(t *testing.T) {
-	w := newReleaseWorld(t, defaultEnvironments)
+	w := newReleaseWorld(t, agentEnvironments, agentTokens...) // with agents, so releases get Deployments
 	second := newReplica(t, w)
 	w.repo.SetPermission("jane", "write")
 	const n = 40

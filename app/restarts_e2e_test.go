@@ -21,7 +21,7 @@ import (
 // redeliver the recent webhooks: the lost one is handled once, and the ones it had
 // handled change nothing; asking again changes nothing either.
 func TestCatchUpAfterACrash(t *testing.T) {
-	w := newReleaseWorld(t, defaultEnvironments)
+	w := newReleaseWorld(t, agentEnvironments, agentTokens...) // with agents, so releases get Deployments
 	w.repo.SetPermission("jane", "write")
 	_, pr := w.pullRequest(t, "feature", "frontend")
 

@@ -23,6 +23,9 @@ const agentEnvironments = `
     agentToken: {env: PRODUCTION_AGENT_TOKEN}
 `
 
+// agentTokens are the agent tokens agentEnvironments read.
+var agentTokens = []string{"STAGING_AGENT_TOKEN=staging-agent-token", "PRODUCTION_AGENT_TOKEN=production-agent-token"}
+
 func (w *releaseWorld) report(t testing.TB, token string, body any) *http.Response {
 	t.Helper()
 	data, ok := body.([]byte)

@@ -160,10 +160,11 @@ func changed(done []Released) bool {
 	return false
 }
 
-// announce creates the deploy check run on the released commit and its Deployment, or,
-// for a shipment being recovered, finds what was created before the crash and creates
-// only what is missing. Without an agent in the environment the release is concluded at
-// once (nothing will report on it); a proposed release is told as proposed.
+// announce creates the deploy check run on the released commit and, where an agent
+// reports, its Deployment; for a shipment being recovered it finds what was created
+// before the crash and creates only what is missing. Without an agent in the environment
+// the release is concluded at once (nothing will report on it) and gets no Deployment
+// (docs/github-app.md); a proposed release is told as proposed.
 func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, s *shipment) (CheckRun, error) {
 	apps, rules := s.apps(), s.rules
 	want := p.deployCheck(s)
@@ -179,12 +180,14 @@ func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, s *s
 				check = &runs[i]
 			}
 		}
-		deps, err := gh.Deployments(ctx, s.repo, s.art.Version.SHA, rules.Name)
-		if err != nil {
-			return CheckRun{}, err
-		}
-		for _, d := range deps {
-			deployed = deployed || deploymentOf(d, s.art.ID, apps)
+		if rules.LiveStatus {
+			deps, err := gh.Deployments(ctx, s.repo, s.art.Version.SHA, rules.Name)
+			if err != nil {
+				return CheckRun{}, err
+			}
+			for _, d := range deps {
+				deployed = deployed || deploymentOf(d, s.art.ID, apps)
+			}
 		}
 	}
 	if check == nil {
@@ -197,7 +200,7 @@ func (p *PullRequests) announce(ctx context.Context, gh PullRequestsGitHub, s *s
 	if deployed || s.proposed() {
 		return *check, nil
 	}
-	return *check, p.deployment(ctx, gh, s, *check)
+	return *check, p.deployment(ctx, gh, s)
 }
 
 // deployCheck is the deploy check run a shipment gets.
@@ -232,7 +235,9 @@ func (p *PullRequests) deployCheck(s *shipment) CheckRun {
 		cr.Summary = fmt.Sprintf("Proposed `%s` of %s for **%s** by %s in gitops pull request %s. Nothing runs until someone merges it; closing it unmerged cancels the release.",
 			s.art.ID, escapeMarkdown(names), rules.Name, escapeMarkdown(s.actor), strings.Join(links, ", "))
 	case !rules.LiveStatus:
-		cr.Status, cr.Conclusion = "completed", "success"
+		// No Deployment here (deployment): the check's Details link is where the release
+		// is reachable, as a Deployment's environment_url would be.
+		cr.Status, cr.Conclusion, cr.DetailsURL = "completed", "success", EnvironmentURL(rules, apps)
 		cr.Title = fmt.Sprintf("Released %s to %s", names, rules.Name)
 		cr.Summary = fmt.Sprintf("Released `%s` of %s to **%s** by %s: gitops %s.\n\nNo live status is reported for %s: it has no Auger agent, so this check ends when the gitops commit lands.",
 			s.art.ID, escapeMarkdown(names), rules.Name, escapeMarkdown(s.actor), strings.Join(commits, ", "), rules.Name)
@@ -331,13 +336,17 @@ type landed struct {
 	unmergeable bool
 }
 
-// deployment creates the Deployment of a release (its check run exists), with a
-// success status when no agent will report on it; with an agent, the agent's report
-// gives it its status. When GitHub may have created it despite
-// an error, it is looked for (by its payload's artifact and apps) before being created
-// again.
-func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s *shipment, check CheckRun) error {
+// deployment creates the Deployment of a release (its check run exists) in an
+// environment whose agent reports on rollouts: the agent's reports give it its statuses.
+// An environment without an agent gets none: a Deployment there could only repeat the
+// deploy check run, at two creating requests (the Deployment and a "success" status that
+// nothing has seen). When GitHub may have created it despite an error, it is looked for
+// (by its payload's artifact and apps) before being created again.
+func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s *shipment) error {
 	apps, rules, a := s.apps(), s.rules, s.art
+	if !rules.LiveStatus {
+		return nil
+	}
 	want := Deployment{
 		Ref: a.Version.SHA, Environment: rules.Name, ProductionEnvironment: rules.Production,
 		Description: text.Truncate(fmt.Sprintf("%s %s by %s", strings.Join(apps, ", "), text.Short(a.Version.SHA), s.actor), maxStatusDesc),
@@ -365,15 +374,9 @@ func (p *PullRequests) deployment(ctx context.Context, gh PullRequestsGitHub, s 
 	if err != nil {
 		return fmt.Errorf("create the deployment: %w", err)
 	}
-	if rules.LiveStatus {
-		// The agent's report sets the Deployment's status (success or failure); until then
-		// the deploy check run, in progress, is where the rollout shows.
-		return nil
-	}
-	status := DeploymentStatus{State: "success", Description: "Released; no agent reports on " + rules.Name, EnvironmentURL: EnvironmentURL(rules, apps), LogURL: check.HTMLURL}
-	if err := gh.CreateDeploymentStatus(ctx, s.repo, dep.ID, status); err != nil {
-		return fmt.Errorf("set the deployment %s: %w", status.State, err)
-	}
+	// The agent's report sets the Deployment's status (success or failure); until then
+	// the deploy check run, in progress, is where the rollout shows.
+	zerolog.Ctx(ctx).Debug().Int64("deployment", dep.ID).Str("env", rules.Name).Msg("created the deployment")
 	return nil
 }
 

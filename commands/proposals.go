@@ -109,7 +109,7 @@ func (p *PullRequests) CloseProposal(ctx context.Context, gh PullRequestsGitHub,
 	}
 	s.check.HTMLURL = firstNonEmpty(s.check.HTMLURL, check.HTMLURL)
 	var failed []error
-	if err := p.deployment(ctx, gh, s, s.check); err != nil {
+	if err := p.deployment(ctx, gh, s); err != nil {
 		failed = append(failed, err)
 	}
 	p.started(s)

@@ -122,13 +122,14 @@ const stagingConfig = "app: web\nenv: staging\nnamespace: staging\nchart: {name:
 // with a silent agent, it ends neutral after the environment's timeout.
 func TestDeployCheckRunEndsWithoutAnAgent(t *testing.T) {
 	for name, tc := range map[string]struct {
-		rules      commands.EnvironmentRules
-		conclusion string
-		deployment string
+		rules       commands.EnvironmentRules
+		conclusion  string
+		deployments int
 	}{
-		"no agent": {commands.EnvironmentRules{Name: "staging"}, "success", "success"},
+		// Without an agent, no Deployment: the check run says it all.
+		"no agent": {commands.EnvironmentRules{Name: "staging"}, "success", 0},
 		// With an agent, the agent's report sets the Deployment's status: none before.
-		"silent agent": {commands.EnvironmentRules{Name: "staging", LiveStatus: true, AgentTimeout: 50 * time.Millisecond}, "neutral", ""},
+		"silent agent": {commands.EnvironmentRules{Name: "staging", LiveStatus: true, AgentTimeout: 50 * time.Millisecond}, "neutral", 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			u := newUseCases(t, tc.rules)
@@ -150,12 +151,7 @@ func TestDeployCheckRunEndsWithoutAnAgent(t *testing.T) {
 			if len(runs) != 1 || runs[0].Status != "completed" || runs[0].Conclusion != tc.conclusion {
 				t.Fatalf("deploy check runs: %+v", runs)
 			}
-			deps := u.gh.DeploymentLog.List
-			var states []string
-			for _, st := range u.gh.DeploymentLog.Statuses[deps[0].ID] {
-				states = append(states, st.State)
-			}
-			if len(deps) != 1 || strings.Join(states, ",") != tc.deployment {
+			if deps := u.gh.DeploymentLog.List; len(deps) != tc.deployments || len(u.gh.DeploymentLog.Statuses) != 0 {
 				t.Errorf("deployments: %+v %+v", deps, u.gh.DeploymentLog.Statuses)
 			}
 		})
@@ -165,7 +161,8 @@ func TestDeployCheckRunEndsWithoutAnAgent(t *testing.T) {
 // Defect 1: a policy release cut short by a GitHub error is told on the artifact check
 // run, resumes on the next event for the commit, and is then marked done.
 func TestPolicyReleaseResumesAndSaysWhatFailed(t *testing.T) {
-	u := newUseCases(t, commands.EnvironmentRules{Name: "staging"})
+	// An agent reports from staging, so the release gets a Deployment too.
+	u := newUseCases(t, commands.EnvironmentRules{Name: "staging", LiveStatus: true})
 	res := u.record(map[string]string{"staging.yaml": stagingConfig + "deploy: {branch: main, event: push}\n"}, commands.RecordRequest{HeadBranch: "main", DefaultBranch: "main"})
 	u.gh.Rules.Contains = map[string]bool{"main@" + headSHA: true}
 	ctx := context.Background()
@@ -289,8 +286,8 @@ func TestProposalIsNotToldAsARelease(t *testing.T) {
 	if runs[0].Status != "completed" || runs[0].Conclusion != "success" || !strings.Contains(runs[0].Summary, "merged by ops") {
 		t.Errorf("deploy check run after the merge: %+v", runs[0])
 	}
-	if len(u.gh.DeploymentLog.List) != 1 {
-		t.Errorf("deployments after the merge: %+v", u.gh.DeploymentLog.List)
+	if len(u.gh.DeploymentLog.List) != 0 {
+		t.Errorf("deployments after the merge into an environment without an agent: %+v", u.gh.DeploymentLog.List)
 	}
 	if r := u.lastReply(); !strings.Contains(r, "**Released**") || !strings.Contains(r, "merged by ops") || len(u.gh.Conversation.Replies(5)) != 2 {
 		t.Errorf("replies after the merge: %q", u.gh.Conversation.Replies(5))
@@ -312,21 +309,22 @@ func TestClosedProposalIsCancelled(t *testing.T) {
 	}
 }
 
-// Defect 10: a preview's Deployment gets its URL filled, from the first status on (with
-// an agent, the first status is the agent's report, which fills it too: rollouts.go).
-func TestPreviewDeploymentURLIsFilled(t *testing.T) {
+// Defect 10: a preview's release says where it is reachable, its URL filled: without an
+// agent on the deploy check run's Details link (there is no Deployment); with an agent on
+// the Deployment, whose statuses the agent's reports set (rollouts.go).
+func TestPreviewURLIsFilled(t *testing.T) {
 	u := newUseCases(t, commands.EnvironmentRules{Name: "preview", URL: "https://{{ .APP }}.preview.example.test"})
 	u.record(map[string]string{"preview.yaml": "app: web\nenv: preview\nnamespace: preview\npreview: true\nchart: {name: charts/web}\n"},
 		commands.RecordRequest{HeadBranch: "feature", DefaultBranch: "main", PullRequest: &commands.PullRequestRef{Number: 5, HeadRef: "feature", BaseRef: "main", URL: "https://github.test/acme/web/pull/5"}})
 	if err := u.comment("jane", "/deploy preview", 1); err != nil {
 		t.Fatal(err)
 	}
-	deps := u.gh.DeploymentLog.List
-	if len(deps) != 1 {
-		t.Fatalf("deployments: %+v (reply %s)", deps, u.lastReply())
+	if deps := u.gh.DeploymentLog.List; len(deps) != 0 {
+		t.Errorf("deployments without an agent: %+v", deps)
 	}
-	if got := u.gh.DeploymentLog.Statuses[deps[0].ID][0].EnvironmentURL; got != "https://web-feature.preview.example.test" {
-		t.Errorf("environment_url = %q", got)
+	runs := u.gh.Checks.Named(commands.CheckDeployPrefix + "preview")
+	if len(runs) != 1 || runs[0].DetailsURL != "https://web-feature.preview.example.test" {
+		t.Errorf("deploy check runs: %+v (reply %s)", runs, u.lastReply())
 	}
 }
 
