@@ -191,12 +191,7 @@ func TestRecordArtifactEndToEnd(t *testing.T) {
 	if len(cr.Actions) != 2 || cr.Actions[0].Label != "Deploy to production" || cr.Actions[1].Identifier != "deploy:staging" {
 		t.Errorf("actions = %+v", cr.Actions)
 	}
-	waitFor(t, func() bool { return len(w.repo.Statuses(sha)) > 0 })
-	statuses := w.repo.Statuses(sha)
-	if len(statuses) != 1 || statuses[0].Context != "auger/artifact" || statuses[0].State != "success" ||
-		!strings.Contains(statuses[0].Description, "production, staging") || statuses[0].TargetURL == "" {
-		t.Errorf("statuses = %+v", statuses)
-	}
+	time.Sleep(100 * time.Millisecond) // anything late would be counted
 	calls := w.fake.Requests()[before:]
 	ops := map[string]int{}
 	for _, r := range calls {
@@ -220,8 +215,9 @@ func TestRecordArtifactEndToEnd(t *testing.T) {
 	if n := len(w.augerRuns(sha)); n != 1 {
 		t.Errorf("%d Auger check runs after redeliveries, want 1", n)
 	}
-	if n := len(w.repo.Statuses(sha)); n != 1 {
-		t.Errorf("%d statuses after redeliveries, want 1", n)
+	// The check run is the record: no commit status repeats it (docs/github-app.md).
+	if s := w.repo.Statuses(sha); len(s) != 0 {
+		t.Errorf("statuses = %+v, want none", s)
 	}
 }
 

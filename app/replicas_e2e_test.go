@@ -15,7 +15,7 @@ import (
 // 40 replies, none lost.
 func TestReplicasReleaseEachDeployOnce(t *testing.T) {
 	w := newReleaseWorld(t, agentEnvironments, agentTokens...) // with agents, so releases get Deployments
-	second := newReplica(t, w)
+	second := newReplica(t, w, agentEnvironments, agentTokens...)
 	w.repo.SetPermission("jane", "write")
 	const n = 40
 	apps := make([]string, n)
@@ -71,10 +71,10 @@ func TestReplicasReleaseEachDeployOnce(t *testing.T) {
 
 // newReplica starts a second Auger on the world's GitHub fake, git server and chart
 // repository, with its own caches; it returns its webhook URL.
-func newReplica(t *testing.T, w *releaseWorld) string {
+func newReplica(t *testing.T, w *releaseWorld, environments string, env ...string) string {
 	t.Helper()
 	cfgPath := writeFile(t, "auger-2.yaml", fmt.Sprintf("github: {pacingUnit: 1ms}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
-		w.chartURL, t.TempDir(), defaultEnvironments))
-	hook, _, _ := startAuger(t, w.fake, cfgPath, "AUGER_GITHUB_WEB_URL="+w.git.URL+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir())
+		w.chartURL, t.TempDir(), environments))
+	hook, _, _ := startAuger(t, w.fake, cfgPath, append([]string{"AUGER_GITHUB_WEB_URL=" + w.git.URL + "/", "AUGER_CHART_CACHE_DIR=" + t.TempDir()}, env...)...)
 	return hook
 }

@@ -52,6 +52,10 @@ func newNotifier(cfg *Config, log zerolog.Logger) *notify.Dispatcher {
 	return notify.NewDispatcher(byEnv, log.Warn().Msgf, 30*time.Second)
 }
 
+// maxBlobs is how many env config files the server remembers by blob sha (at most
+// 64 MiB, a few MiB in practice: env configs are a few kilobytes).
+const maxBlobs = 1024
+
 // NewServer wires configuration → GitHub client creator → handlers → dispatcher.
 func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, metrics: newMetrics()}
@@ -94,6 +98,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		AppID:    cfg.GitHub.AppID,
 		WebURL:   cfg.GitHub.WebURL,
 		Observer: s.metrics,
+		Blobs:    githubapi.NewBlobs(maxBlobs),
 	}
 	s.queue = newQueue(cfg.Server.QueueSize, cfg.Server.Workers, cfg.Server.EventTimeout, log, s.metrics)
 	if cfg.Server.StateDir != "" && cfg.Server.CatchUpWindow > 0 {

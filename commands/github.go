@@ -59,14 +59,6 @@ type Action struct {
 	Identifier  string // at most 20 characters
 }
 
-// CommitStatus is a commit status.
-type CommitStatus struct {
-	State       string // pending, success, failure, error
-	Context     string
-	Description string // at most 140 characters
-	TargetURL   string
-}
-
 // RepoFile is one file read from a repository at a commit.
 type RepoFile struct {
 	Path    string
@@ -96,7 +88,6 @@ type Checks interface {
 	CreateCheckRun(ctx context.Context, repo RepoRef, cr CheckRun) (CheckRun, error)
 	// UpdateCheckRun updates cr.ID; annotations are added to those already there.
 	UpdateCheckRun(ctx context.Context, repo RepoRef, cr CheckRun) (CheckRun, error)
-	CreateStatus(ctx context.Context, repo RepoRef, sha string, s CommitStatus) error
 }
 
 // Contents reads a repository's files and commits.

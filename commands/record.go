@@ -22,7 +22,6 @@ import (
 const (
 	CheckArtifact       = "Auger: artifact"
 	CheckArtifactUpload = "Auger: artifact upload"
-	StatusArtifact      = "auger/artifact"
 	EnvConfigDir        = ".auger"
 )
 
@@ -106,9 +105,9 @@ type RecordGitHub interface {
 	GitHub
 	// PullRequestsWithHead lists the open pull requests whose head is sha, from forks too.
 	PullRequestsWithHead(ctx context.Context, repo RepoRef, sha string) ([]PullRequest, error)
-	// TagPointsAt tells whether refs/tags/<tag> exists and names the commit sha (an
-	// annotated tag peeled); a tag GitHub does not know is false, not an error.
-	TagPointsAt(ctx context.Context, repo RepoRef, tag, sha string) (bool, error)
+	// TagCommit reads the commit refs/tags/<tag> names (an annotated tag peeled); a tag
+	// GitHub does not know is ok false, not an error.
+	TagCommit(ctx context.Context, repo RepoRef, tag string) (c Commit, ok bool, err error)
 }
 
 // RecordRequest names a commit to record an artifact for, with what its check event
@@ -153,7 +152,8 @@ type RecordResult struct {
 // Record records the artifact of a commit once every check that counts as CI has
 // succeeded: it reads the env configs in .auger/ (or an artifact CI uploaded with
 // `auger artifact push`), builds the artifact and records it as the check run
-// "Auger: artifact" and the commit status "auger/artifact". Invalid env configs fail the
+// "Auger: artifact" (no commit status beside it: it would only repeat the check run,
+// docs/github-app.md). Invalid env configs fail the
 // check run with annotations on their lines. Recording is idempotent: a commit that
 // already has its artifact check run is left alone.
 func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordRequest) (RecordResult, error) {
@@ -302,18 +302,20 @@ func (r *Recorder) build(ctx context.Context, gh RecordGitHub, req RecordRequest
 	if len(configs) == 0 && len(problems) == 0 {
 		return nil, nil, nil
 	}
-	branch, tag := req.HeadBranch, ""
+	branch, tag, commit := req.HeadBranch, "", req.Commit
 	if len(problems) == 0 && mayBeTag(req) {
-		isTag, err := gh.TagPointsAt(ctx, req.Repo, req.HeadBranch, req.SHA)
+		tagged, ok, err := gh.TagCommit(ctx, req.Repo, req.HeadBranch)
 		if err != nil {
 			return nil, nil, fmt.Errorf("tell whether %s of %s@%s is a tag: %w", req.HeadBranch, req.Repo.FullName(), text.Short(req.SHA), err)
 		}
-		if isTag {
+		if ok && strings.EqualFold(tagged.SHA, req.SHA) {
 			branch, tag = "", req.HeadBranch
+			if commit == nil {
+				commit = &tagged // the same request told the commit's details
+			}
 		}
 	}
 
-	commit := req.Commit
 	if commit == nil {
 		c, err := gh.Commit(ctx, req.Repo, req.SHA)
 		if err != nil {
@@ -498,15 +500,6 @@ func (r *Recorder) recordArtifact(ctx context.Context, gh GitHub, req RecordRequ
 	})
 	if err != nil {
 		return CheckRun{}, fmt.Errorf("record artifact check run on %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
-	}
-	err = gh.CreateStatus(ctx, req.Repo, req.SHA, CommitStatus{
-		State:       "success",
-		Context:     StatusArtifact,
-		Description: text.Truncate(title, maxStatusDesc),
-		TargetURL:   cr.HTMLURL,
-	})
-	if err != nil {
-		return cr, fmt.Errorf("record artifact status on %s@%s: %w", req.Repo.FullName(), text.Short(req.SHA), err)
 	}
 	return cr, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v50/github"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/auger-dev/auger/commands"
 )
@@ -27,13 +28,51 @@ const (
 
 // Client implements commands.GitHub for one installation (or one token).
 type Client struct {
-	gh *github.Client
+	gh    *github.Client
+	blobs *Blobs
 }
 
 var _ commands.GitHub = (*Client)(nil)
 
 // New wraps an authenticated go-github client.
 func New(gh *github.Client) *Client { return &Client{gh: gh} }
+
+// WithBlobs makes ReadDir read each file it has read before from blobs instead of
+// GitHub; the clients of every installation may share one.
+func (c *Client) WithBlobs(blobs *Blobs) *Client {
+	c.blobs = blobs
+	return c
+}
+
+// Blobs remembers small files ReadDir read, by repository and git blob sha: a blob sha
+// names its content, so a file listed with a sha seen before is not read again. Env
+// configs change rarely, and recording a commit's artifact then costs no request per
+// file. The repository is part of the key, so a repository only ever gets content it
+// listed itself.
+type Blobs struct{ files *lru.Cache[string, []byte] }
+
+// maxBlobSize is the largest file Blobs keeps: env configs are a few kilobytes.
+const maxBlobSize = 64 << 10
+
+// NewBlobs keeps at most n files (at most n × 64 KiB).
+func NewBlobs(n int) *Blobs {
+	files, _ := lru.New[string, []byte](max(n, 1)) // fails only for a size below 1
+	return &Blobs{files: files}
+}
+
+func (b *Blobs) get(repo commands.RepoRef, sha string) ([]byte, bool) {
+	if b == nil || sha == "" {
+		return nil, false
+	}
+	return b.files.Get(strings.ToLower(repo.FullName()) + "@" + sha)
+}
+
+func (b *Blobs) add(repo commands.RepoRef, sha string, data []byte) {
+	if b == nil || sha == "" || len(data) > maxBlobSize {
+		return
+	}
+	b.files.Add(strings.ToLower(repo.FullName())+"@"+sha, data)
+}
 
 // NewTokenClient is a client authenticated with a token, against the REST base URL
 // apiURL (empty for GitHub.com): what `auger artifact push` uses from CI.
@@ -216,20 +255,6 @@ func (c *Client) UpdateCheckRun(ctx context.Context, repo commands.RepoRef, cr c
 	return fromCheckRun(res), nil
 }
 
-// CreateStatus sets a commit status.
-func (c *Client) CreateStatus(ctx context.Context, repo commands.RepoRef, sha string, s commands.CommitStatus) error {
-	_, _, err := c.gh.Repositories.CreateStatus(ctx, repo.Owner, repo.Name, sha, &github.RepoStatus{
-		State:       github.String(s.State),
-		Context:     github.String(s.Context),
-		Description: optional(s.Description),
-		TargetURL:   optional(s.TargetURL),
-	})
-	if err != nil {
-		return wrap(err, "create status "+s.Context)
-	}
-	return nil
-}
-
 // ReadDir reads the regular files directly inside dir at sha (at most 50, each at most
 // 1 MiB), or returns commands.ErrNotFound when dir does not exist.
 func (c *Client) ReadDir(ctx context.Context, repo commands.RepoRef, sha, dir string) ([]commands.RepoFile, error) {
@@ -250,6 +275,10 @@ func (c *Client) ReadDir(ctx context.Context, repo commands.RepoRef, sha, dir st
 		if e.GetSize() > maxFileSize {
 			return nil, fmt.Errorf("read %s: larger than %d bytes", p, maxFileSize)
 		}
+		if data, ok := c.blobs.get(repo, e.GetSHA()); ok {
+			files = append(files, commands.RepoFile{Path: p, Content: data})
+			continue
+		}
 		f, _, _, err := c.gh.Repositories.GetContents(ctx, repo.Owner, repo.Name, p, ref)
 		if err != nil {
 			return nil, wrap(err, "read "+p)
@@ -261,6 +290,9 @@ func (c *Client) ReadDir(ctx context.Context, repo commands.RepoRef, sha, dir st
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", p, err)
 		}
+		// The sha of the file read, not of the listing: the two agree unless the
+		// directory changed between them, and then the content is the file's own.
+		c.blobs.add(repo, f.GetSHA(), data)
 		files = append(files, commands.RepoFile{Path: p, Content: data})
 	}
 	return files, nil
@@ -278,6 +310,10 @@ func (c *Client) Commit(ctx context.Context, repo commands.RepoRef, sha string) 
 	if err != nil {
 		return commands.Commit{}, wrap(err, "read commit")
 	}
+	return commitOf(rc), nil
+}
+
+func commitOf(rc *github.RepositoryCommit) commands.Commit {
 	gc := rc.GetCommit()
 	return commands.Commit{
 		SHA:            rc.GetSHA(),
@@ -287,7 +323,7 @@ func (c *Client) Commit(ctx context.Context, repo commands.RepoRef, sha string) 
 		CommitterName:  gc.GetCommitter().GetName(),
 		CommitterEmail: gc.GetCommitter().GetEmail(),
 		HTMLURL:        rc.GetHTMLURL(),
-	}, nil
+	}
 }
 
 var _ commands.PullRequestsGitHub = (*Client)(nil)
@@ -656,31 +692,20 @@ func Redeliver(ctx context.Context, app *github.Client, id int64) error {
 
 var _ commands.RecordGitHub = (*Client)(nil)
 
-// maxTagPeel bounds the tag objects TagPointsAt reads through (a tag of a tag is legal).
-const maxTagPeel = 3
-
-// TagPointsAt tells whether refs/tags/<tag> exists and names the commit sha: one
-// git/get-ref, plus one git/get-tag per tag object for an annotated tag. A tag GitHub
-// does not know, or a name that cannot be a tag's, is false, not an error.
-func (c *Client) TagPointsAt(ctx context.Context, repo commands.RepoRef, tag, sha string) (bool, error) {
-	if !plainRef(tag) || !hexSHA(sha) {
-		return false, nil
+// TagCommit reads the commit refs/tags/<tag> names, an annotated tag peeled, in one
+// request (the commits endpoint peels it); ok is false when there is no such tag.
+func (c *Client) TagCommit(ctx context.Context, repo commands.RepoRef, tag string) (commands.Commit, bool, error) {
+	if !plainRef(tag) {
+		return commands.Commit{}, false, nil
 	}
-	ref, _, err := c.gh.Git.GetRef(ctx, repo.Owner, repo.Name, "tags/"+tag)
+	rc, _, err := c.gh.Repositories.GetCommit(ctx, repo.Owner, repo.Name, "refs/tags/"+tag, nil)
+	var ger *github.ErrorResponse
+	if errors.As(err, &ger) && ger.Response != nil && (ger.Response.StatusCode == http.StatusNotFound || ger.Response.StatusCode == http.StatusUnprocessableEntity) {
+		// GitHub answers 422 "No commit found for SHA: refs/tags/..." for a tag it does not have.
+		return commands.Commit{}, false, nil
+	}
 	if err != nil {
-		err = wrap(err, "read tag "+tag)
-		if errors.Is(err, commands.ErrNotFound) {
-			return false, nil
-		}
-		return false, err
+		return commands.Commit{}, false, wrap(err, "read tag "+tag)
 	}
-	obj := ref.GetObject()
-	for i := 0; obj.GetType() == "tag" && i < maxTagPeel; i++ {
-		t, _, err := c.gh.Git.GetTag(ctx, repo.Owner, repo.Name, obj.GetSHA())
-		if err != nil {
-			return false, wrap(err, "read tag object of "+tag)
-		}
-		obj = t.GetObject()
-	}
-	return obj.GetType() == "commit" && strings.EqualFold(obj.GetSHA(), sha), nil
+	return commitOf(rc), true, nil
 }

@@ -28,6 +28,8 @@ type Base struct {
 	// WebURL is GitHub's web base (https://github.com/), for links.
 	WebURL   string
 	Observer Observer
+	// Blobs keeps the env config files read, so a recording reads only what changed.
+	Blobs *githubapi.Blobs
 }
 
 // github returns the GitHub adapter for an installation: all that every use case needs.
@@ -36,7 +38,7 @@ func (b *Base) github(installationID int64) (*githubapi.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GitHub client for installation %d: %w", installationID, err)
 	}
-	return githubapi.New(client), nil
+	return githubapi.New(client).WithBlobs(b.Blobs), nil
 }
 
 func repoRef(r *github.Repository) commands.RepoRef {

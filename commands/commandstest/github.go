@@ -16,11 +16,10 @@ var ids atomic.Int64
 
 func newID() int64 { return 1000 + ids.Add(1) }
 
-// Checks fakes commands.Checks: check runs and statuses kept in memory.
+// Checks fakes commands.Checks: check runs kept in memory.
 type Checks struct {
 	// Runs are the check runs, oldest first; tests add CI's and read Auger's.
-	Runs     []commands.CheckRun
-	Statuses []commands.CommitStatus
+	Runs []commands.CheckRun
 	log
 }
 
@@ -80,17 +79,6 @@ func (c *Checks) UpdateCheckRun(_ context.Context, _ commands.RepoRef, cr comman
 	return commands.CheckRun{}, fmt.Errorf("check run %d: %w", cr.ID, commands.ErrNotFound)
 }
 
-// CreateStatus adds a status.
-func (c *Checks) CreateStatus(_ context.Context, _ commands.RepoRef, _ string, s commands.CommitStatus) error {
-	if err := c.call("CreateStatus", s.Context); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Statuses = append(c.Statuses, s)
-	return nil
-}
-
 // Named returns the runs of a name, oldest first.
 func (c *Checks) Named(name string) []commands.CheckRun {
 	c.mu.Lock()
@@ -117,12 +105,18 @@ type Contents struct {
 	log
 }
 
-// TagPointsAt tells whether Tags has tag at sha.
-func (c *Contents) TagPointsAt(_ context.Context, _ commands.RepoRef, tag, sha string) (bool, error) {
-	if err := c.call("TagPointsAt", tag); err != nil {
-		return false, err
+// TagCommit reads the commit Tags has for tag, with its details from Commits.
+func (c *Contents) TagCommit(_ context.Context, _ commands.RepoRef, tag string) (commands.Commit, bool, error) {
+	if err := c.call("TagCommit", tag); err != nil {
+		return commands.Commit{}, false, err
 	}
-	return c.Tags[tag] == sha, nil
+	sha, ok := c.Tags[tag]
+	if !ok {
+		return commands.Commit{}, false, nil
+	}
+	commit := c.Commits[sha]
+	commit.SHA = sha
+	return commit, true, nil
 }
 
 // ReadDir lists the files directly in dir at sha.

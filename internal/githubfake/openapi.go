@@ -32,12 +32,15 @@ type spec struct {
 }
 
 // slashParams are path templates whose last parameter may contain slashes: go-github
-// sends a file path ("contents/.auger/staging.yaml") and a ref ("git/ref/heads/main")
-// unescaped, and gorilla/mux matches one segment per variable unless told otherwise.
+// sends a file path ("contents/.auger/staging.yaml") and a ref ("git/ref/heads/main",
+// "commits/refs/tags/v1") unescaped, and gorilla/mux matches one segment per variable unless told otherwise.
 // The path may also be empty: "contents/" lists the root.
 var slashParams = map[string]string{
 	"/repos/{owner}/{repo}/contents/{path}": "/repos/{owner}/{repo}/contents/{path:.*}",
 	"/repos/{owner}/{repo}/git/ref/{ref}":   "/repos/{owner}/{repo}/git/ref/{ref:.+}",
+	// A full ref ("commits/refs/tags/v1", as GitHub takes it); the other commits/{ref}/...
+	// operations keep theirs to one segment.
+	"/repos/{owner}/{repo}/commits/{ref}": "/repos/{owner}/{repo}/commits/{ref:refs/.+|[^/]+}",
 }
 
 var loadSpec = sync.OnceValues(func() (*spec, error) {
