@@ -25,9 +25,11 @@ const benchEnvironments = `
 // (5 pull requests of 20 apps each) in two environments (staging without an agent,
 // production with one), to a GitHub fake that enforces GitHub's secondary limits. Once
 // the 100 are acknowledged, and while they are still queued, 100 /help comments arrive a
-// second and a half apart: their 👀 is the acknowledgement latency under load (p50 and
-// p99 of the 100, and how many commands were waiting for their answer when each came,
-// the fewest of them reported). It checks
+// second and a half apart: their 👀 is the acknowledgement latency under load. The
+// hour's 500 creating requests allow 50 probes beside the 100 deploys, so the run is made
+// twice, each with a new installation, and the acknowledgement figures (p50, p99, max)
+// are of the 100 probes of both, with the fewest commands any probe found waiting for
+// their answer. It checks
 // that every release lands once and that no request was refused by a limit, and reports
 // the wall time against the floor the limits imply for the creating requests made (one
 // a second, 80 a minute, 500 an hour).
@@ -45,8 +47,10 @@ func BenchmarkDeploysWithinGitHubLimits(b *testing.B) {
 	if v, err := time.ParseDuration(os.Getenv("AUGER_BENCH_UNIT")); err == nil && v > 0 {
 		unit = v
 	}
-	const apps, prs, probes = 20, 5, 100
-	for n := 0; n < b.N; n++ {
+	const apps, prs, probes, rounds = 20, 5, 50, 2
+	var latencies []float64
+	queued := apps * prs
+	for n := 0; n < b.N*rounds; n++ {
 		w := newReleaseWorld(b, benchEnvironments, "PRODUCTION_AGENT_TOKEN=p", "AUGER_GITHUB_PACING_UNIT="+unit.String())
 		limited := w.fake.EnforceLimits(unit)
 		w.repo.SetPermission("jane", "write")
@@ -72,8 +76,12 @@ func BenchmarkDeploysWithinGitHubLimits(b *testing.B) {
 		}
 		acked := func() map[int64]time.Time { return reactions(w.fake.Requests()[before:]) }
 		waitUntil(b, 5*time.Duration(apps*prs)*unit, func() bool { return len(acked()) >= apps*prs })
+		// The burst's acknowledgements went a unit apart; a comment right after the last
+		// of them would wait for that unit (acknowledgements keep GitHub's second among
+		// themselves, docs/github-app.md). The probes measure a comment among queued
+		// work, not behind a burst of comments.
+		time.Sleep(unit)
 		var probeIDs []int64
-		queued := apps * prs
 		for i := 0; i < probes; i++ {
 			// Commands waiting for their answer: the deploys not answered and the probes
 			// before this one not answered.
@@ -143,18 +151,22 @@ func BenchmarkDeploysWithinGitHubLimits(b *testing.B) {
 			b.Errorf("%d creating requests: more than an hour's budget", creating)
 		}
 		acks := acked()
-		var latencies []float64
 		for _, id := range probeIDs {
-			latencies = append(latencies, float64(acks[id].Sub(sent[id]))/float64(unit))
+			if at, ok := acks[id]; ok {
+				latencies = append(latencies, float64(at.Sub(sent[id]))/float64(unit))
+			} else {
+				b.Errorf("probe %d was not acknowledged", id)
+			}
+		}
+		if n%rounds != rounds-1 {
+			continue
 		}
 		sort.Float64s(latencies)
-		b.ReportMetric(float64(creating)/float64(apps*prs), "creating/deploy")
-		b.ReportMetric(float64(creating+reads)/float64(apps*prs), "requests/deploy")
+		// Each probe made two creating requests (its 👀 and its reply) and no read.
+		b.ReportMetric(float64(creating-2*probes)/float64(apps*prs), "creating/deploy")
+		b.ReportMetric(float64(creating+reads-2*probes)/float64(apps*prs), "requests/deploy")
 		b.ReportMetric(wall.Seconds()/floor.Seconds(), "wall/floor")
 		b.ReportMetric(last.Sub(first).Seconds()/floor.Seconds(), "paced/floor")
-		if len(latencies) != probes {
-			b.Fatalf("%d of %d probes acknowledged", len(latencies), probes)
-		}
 		p99 := latencies[int(math.Ceil(0.99*float64(len(latencies))))-1]
 		b.ReportMetric(latencies[len(latencies)-1], "ack-max-units")
 		b.ReportMetric(p99, "ack-p99-units")
@@ -163,8 +175,9 @@ func BenchmarkDeploysWithinGitHubLimits(b *testing.B) {
 		b.ReportMetric(float64(stats.Refused), "refused")
 		b.ReportMetric(stats.MinGap, "min-gap-units")
 		b.ReportMetric(ordinaryGap, "min-gap-before-ordinary-units")
-		b.Logf("unit %v: %d deploys, %d creating and %d reading requests (probes included), wall %v, floor %v; at least %d commands waiting at each probe; ack latencies (units) p50 %.3f p99 %.3f max %.3f over %d; fake: %+v",
-			unit, apps*prs, creating, reads, wall.Round(time.Millisecond), floor, queued, latencies[len(latencies)/2], p99, latencies[len(latencies)-1], len(latencies), stats)
+		b.Logf("unit %v: %d deploys and %d probes, %d creating and %d reading requests (probes included), wall %v, floor %v; at least %d commands waiting at each probe; ack latencies (units) p50 %.3f p99 %.3f max %.3f over %d; fake: %+v",
+			unit, apps*prs, probes, creating, reads, wall.Round(time.Millisecond), floor, queued, latencies[len(latencies)/2], p99, latencies[len(latencies)-1], len(latencies), stats)
+		latencies, queued = nil, apps*prs
 	}
 }
 
