@@ -80,7 +80,7 @@ type Commit struct {
 // exist (a missing .auger/ folder, say).
 var ErrNotFound = errors.New("not found")
 
-// Checks reads and writes a commit's check runs and statuses: where artifacts are
+// Checks reads and writes a commit's check runs: where artifacts are
 // recorded and releases announced.
 type Checks interface {
 	// CheckRuns lists every check run on a commit.

@@ -190,7 +190,6 @@ var appPermissions = map[string]any{
 	"metadata":      "read",
 	"members":       "read",
 	"pull_requests": "write",
-	"statuses":      "write",
 }
 
 // appEvents are the webhook events Auger's App subscribes to.
