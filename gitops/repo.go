@@ -183,6 +183,19 @@ type state struct {
 	depth int // how deep the shallow history is known to be fetched (0: whole)
 }
 
+// openStorage opens the cache's storage. Auger's is the only process that writes the
+// cache while the session holds its lock, so the storage may keep its list of packs.
+func (r *Repo) openStorage() *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+}
+
+// reopen opens the cache's storage again, to see a pack written beside it (storePack).
+func (st *state) reopen() error {
+	old := st.s.Storage
+	st.s.Storage = st.r.openStorage()
+	return old.Close()
+}
+
 // session runs fn with the cache locked and freshly fetched.
 func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
 	r.mu.Lock()
@@ -192,9 +205,8 @@ func (r *Repo) session(ctx context.Context, fn func(*state) error) error {
 	}
 	defer r.lock.Unlock()
 
-	fs := filesystem.NewStorageWithOptions(osfs.New(r.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
-	defer fs.Close()
-	s := &lazyStorage{Storage: fs}
+	s := &lazyStorage{Storage: r.openStorage()}
+	defer func() { s.Storage.Close() }()
 	if _, err := os.Stat(filepath.Join(r.dir, "config")); errors.Is(err, os.ErrNotExist) {
 		if _, err := git.Init(s, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 			return fmt.Errorf("gitops cache %s: %w", r.dir, err)
