@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,5 +215,48 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 	if n := len(clones()); n != 0 {
 		t.Errorf("the idle clone is still there")
+	}
+}
+
+// A write from a warm cache, after another writer moved the branch, costs four git
+// requests: the upload-pack advertisement and the fetch of what is new (the other
+// writer's blobs included), the receive-pack advertisement and the push. The cache's
+// packed objects count as held (go-git's own check, with exclusive access, sees only
+// loose objects, and a partial cache then fetched the folder's blobs again).
+func TestWarmWriteCostsFourRequests(t *testing.T) {
+	for name, partial := range map[string]bool{"full": false, "partial clone": true} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			srv := gitserver.Start(t)
+			srv.Create(t, "gitops")
+			git(t, srv.Dir("gitops"), "config", "uploadpack.allowFilter", fmt.Sprint(partial))
+			var requests atomic.Int32
+			target, err := url.Parse(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy := httputil.NewSingleHostReverseProxy(target)
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				proxy.ServeHTTP(w, r)
+			}))
+			defer front.Close()
+			viaFront := strings.Replace(srv.AuthURL("gitops"), srv.URL[len("http://"):], front.Listener.Addr().String(), 1)
+			other, mine := open(t, srv.AuthURL("gitops")), open(t, viaFront)
+			for i := 0; i < 3; i++ {
+				if _, err := other.Release(ctx, release("api", "staging", fmt.Sprintf("%040d", i), fmt.Sprint("other ", i))); err != nil {
+					t.Fatal(err)
+				}
+				requests.Store(0)
+				res, err := mine.Release(ctx, release("api", "staging", fmt.Sprintf("%040d", 10+i), fmt.Sprint("mine ", i)))
+				if err != nil || !res.Changed {
+					t.Fatalf("release %d: %+v, %v", i, res, err)
+				}
+				// The first write fills the cache (and a partial one reads the folder).
+				if n := requests.Load(); i > 0 && n != 4 {
+					t.Errorf("write %d: %d git requests, want 4", i, n)
+				}
+			}
+		})
 	}
 }
