@@ -64,6 +64,10 @@ type Options struct {
 	Tick, MinInterval, Resync time.Duration
 	// MaxBackoff bounds the wait between retries while the server is unreachable.
 	MaxBackoff time.Duration
+	// Reconcile, when Flux runs, has the agent ask Flux to fetch and apply the environment as
+	// soon as the server says Auger wrote to its gitops repository (RequestReconcile), rather
+	// than at Flux's next interval. It needs `patch` on auger-<env> (deploy/agent/rbac.yaml).
+	Reconcile bool
 }
 
 // Agent watches the workloads Auger released in one environment and reports their
@@ -159,6 +163,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		synced = append(synced, inf.Informer().HasSynced)
 		f.Start(ctx.Done())
 		log.Info().Msg("Flux is installed: reporting its Kustomizations too")
+		if a.opts.Reconcile {
+			go a.followPushes(ctx)
+		}
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("agent: caches did not sync: %w", ctx.Err())
