@@ -87,6 +87,7 @@ type Agent struct {
 
 	listers []listers
 	flux    cache.GenericLister
+	refused refusedCache
 }
 
 type listers struct {
@@ -285,7 +286,7 @@ func (a *Agent) loop(ctx context.Context) error {
 		case <-tick.C:
 		}
 		if a.dirty.Swap(false) || full {
-			a.collect(full)
+			a.collect(ctx, full)
 		}
 		if time.Now().Before(retryAt) {
 			continue
@@ -302,7 +303,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			// The server may miss states while it is away: the report that reaches it
 			// again is a full resync.
 			failing, full = true, true
-			a.collect(true)
+			a.collect(ctx, true)
 			wait := bo.NextBackOff()
 			retryAt = time.Now().Add(wait)
 			a.opts.Log.Warn().Err(err).Dur("retry_in", wait).Msg("report not delivered; keeping the latest state per release")
@@ -312,7 +313,7 @@ func (a *Agent) loop(ctx context.Context) error {
 
 // collect evaluates the cluster's objects and queues the states that changed (all of
 // them when full).
-func (a *Agent) collect(full bool) {
+func (a *Agent) collect(ctx context.Context, full bool) {
 	objects := Objects{}
 	for _, l := range a.listers {
 		deps, _ := l.deployments()
@@ -330,6 +331,7 @@ func (a *Agent) collect(full bool) {
 	}
 	objects.Flux = a.fluxState()
 	states := Evaluate(objects)
+	states = append(states, a.refusedReleases(ctx, states, objects.Flux)...)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range states {

@@ -455,7 +455,7 @@ func TestFluxPrunesACleanedUpPreview(t *testing.T) {
 	l.repo.RetargetPull(closed, pr)
 	closed["pull_request"].(map[string]any)["state"] = "closed"
 	l.fake.Deliver(t, l.hook, testSecret, "pull_request", "", closed)
-	l.previewComment(t, pr, "cleaned up")
+	l.previewComment(t, pr, "removed")
 	l.eventually(t, "Flux prunes the preview's Deployment, Service and pods", func() bool {
 		_, errD := l.admin.AppsV1().Deployments("preview").Get(l.ctx, app, metav1.GetOptions{})
 		_, errS := l.admin.CoreV1().Services("preview").Get(l.ctx, app, metav1.GetOptions{})
@@ -490,7 +490,7 @@ func TestFluxTwoAppsTwoEnvironments(t *testing.T) {
 // `auger env create --secret` for a private repository writes the Secret's reference, never
 // the token, and tells how to create the Secret; without --secret it says one is needed.
 func TestEnvCreateForAPrivateRepository(t *testing.T) {
-	w := newReleaseWorld(t, fluxEnvironments)
+	w := newReleaseWorld(t, fluxEnvironments, "STAGING_AGENT_TOKEN=s", "PRODUCTION_AGENT_TOKEN=p")
 	token := installationToken(t, w.world)
 	t.Setenv("AUGER_GITOPS_TOKEN", token)
 	gitopsURL := w.git.URL + "/mycompany/gitops.git"
@@ -506,8 +506,8 @@ func TestEnvCreateForAPrivateRepository(t *testing.T) {
 	if !strings.Contains(source, "secretRef:\n    name: "+gitopsSecret) || !strings.Contains(source, "url: "+gitopsURL) || strings.Contains(source, token) {
 		t.Errorf("source.yaml:\n%s", source)
 	}
-	stdout, _, code = run(t, "env", "create", "--gitops-repo", gitopsURL, "--env", "production", "--cache-dir", t.TempDir())
+	stdout, errOut, code = run(t, "env", "create", "--gitops-repo", gitopsURL, "--env", "production", "--cache-dir", t.TempDir())
 	if code != 0 || !strings.Contains(stdout, "for a private repository run again with --secret NAME") {
-		t.Errorf("env create without --secret (%d):\n%s", code, stdout)
+		t.Errorf("env create without --secret (%d):\n%s%s", code, stdout, errOut)
 	}
 }
