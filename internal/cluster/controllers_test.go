@@ -114,7 +114,7 @@ func pods(t *testing.T, ctx context.Context, admin kubernetes.Interface, app str
 func eventually(t *testing.T, what string, ok func() (bool, string)) {
 	t.Helper()
 	var state string
-	for deadline := time.Now().Add(30*time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		var done bool
 		if done, state = ok(); done {
 			return
