@@ -64,6 +64,10 @@ type Options struct {
 	Tick, MinInterval, Resync time.Duration
 	// MaxBackoff bounds the wait between retries while the server is unreachable.
 	MaxBackoff time.Duration
+	// Reconcile, when Flux runs, has the agent ask Flux to fetch and apply the environment as
+	// soon as the server says Auger wrote to its gitops repository (RequestReconcile), rather
+	// than at Flux's next interval. It needs `patch` on auger-<env> (deploy/agent/rbac.yaml).
+	Reconcile bool
 }
 
 // Agent watches the workloads Auger released in one environment and reports their
@@ -83,6 +87,7 @@ type Agent struct {
 
 	listers []listers
 	flux    cache.GenericLister
+	refused refusedCache
 }
 
 type listers struct {
@@ -159,6 +164,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		synced = append(synced, inf.Informer().HasSynced)
 		f.Start(ctx.Done())
 		log.Info().Msg("Flux is installed: reporting its Kustomizations too")
+		if a.opts.Reconcile {
+			go a.followPushes(ctx)
+		}
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("agent: caches did not sync: %w", ctx.Err())
@@ -278,7 +286,7 @@ func (a *Agent) loop(ctx context.Context) error {
 		case <-tick.C:
 		}
 		if a.dirty.Swap(false) || full {
-			a.collect(full)
+			a.collect(ctx, full)
 		}
 		if time.Now().Before(retryAt) {
 			continue
@@ -295,7 +303,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			// The server may miss states while it is away: the report that reaches it
 			// again is a full resync.
 			failing, full = true, true
-			a.collect(true)
+			a.collect(ctx, true)
 			wait := bo.NextBackOff()
 			retryAt = time.Now().Add(wait)
 			a.opts.Log.Warn().Err(err).Dur("retry_in", wait).Msg("report not delivered; keeping the latest state per release")
@@ -305,7 +313,7 @@ func (a *Agent) loop(ctx context.Context) error {
 
 // collect evaluates the cluster's objects and queues the states that changed (all of
 // them when full).
-func (a *Agent) collect(full bool) {
+func (a *Agent) collect(ctx context.Context, full bool) {
 	objects := Objects{}
 	for _, l := range a.listers {
 		deps, _ := l.deployments()
@@ -323,6 +331,7 @@ func (a *Agent) collect(full bool) {
 	}
 	objects.Flux = a.fluxState()
 	states := Evaluate(objects)
+	states = append(states, a.refusedReleases(ctx, states, objects.Flux)...)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range states {

@@ -150,7 +150,7 @@ func installFluxCRD(t *testing.T, ctx context.Context, c *cluster.Cluster) dynam
 }
 
 // grantAgentRole binds deploy/agent/rbac.yaml's ClusterRole to the cluster's agent user.
-func grantAgentRole(t *testing.T, ctx context.Context, admin kubernetes.Interface) {
+func grantAgentRole(t testing.TB, ctx context.Context, admin kubernetes.Interface) {
 	t.Helper()
 	data, err := os.ReadFile("../deploy/agent/rbac.yaml")
 	if err != nil {

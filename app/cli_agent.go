@@ -18,6 +18,7 @@ func newAgentCommand() *cobra.Command {
 	var (
 		server, env, tokenFile, kubeconfig, level string
 		namespaces                                []string
+		reconcile                                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --env ENV --token-file F",
@@ -54,7 +55,7 @@ func newAgentCommand() *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			a, err := agent.New(agent.Options{
-				Server: server, Env: env, Token: token, Namespaces: namespaces, Config: config,
+				Server: server, Env: env, Token: token, Namespaces: namespaces, Config: config, Reconcile: reconcile,
 				Log: zerolog.New(cmd.ErrOrStderr()).Level(lvl).With().Timestamp().Str("env", env).Logger(),
 			})
 			if err != nil {
@@ -70,6 +71,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG and ~/.kube/config)")
 	f.StringArrayVar(&namespaces, "namespace", nil, "namespace to watch; repeatable (default: all)")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&reconcile, "flux-reconcile", true, "ask Flux to apply a release as soon as Auger writes it (patches auger-<env>'s reconcile.fluxcd.io/requestedAt)")
 	return cmd
 }
 

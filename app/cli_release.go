@@ -290,6 +290,14 @@ func newEnvCommand() *cobra.Command {
 			if !strings.Contains(src, "://") && !strings.Contains(src, "@") {
 				fmt.Fprintf(w, "note: %s is a local path; pass --source-url with the URL your cluster clones from\n", src)
 			}
+			switch {
+			case secret != "":
+				// The reference is in source.yaml; the Secret itself never goes into git.
+				fmt.Fprintf(w, "create the Secret Flux clones with first (a token that can read the repository; on GitHub a fine-grained token with Contents: read):\n"+
+					"  kubectl -n flux-system create secret generic %s --from-literal=username=x-access-token --from-literal=password=<token>\n", secret)
+			case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
+				fmt.Fprintf(w, "note: Flux clones %s without credentials; for a private repository run again with --secret NAME\n", gitops.Redact(src))
+			}
 			fmt.Fprintf(w, "apply once in the cluster: kubectl apply -f flux/%s/\n", name)
 			return nil
 		},

@@ -85,6 +85,9 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	}
 	recorder := &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules}
 	s.notifier = newNotifier(cfg, log)
+	pushes := newPushSignal()
+	// Channels hear of releases; agents hear of gitops writes, to have Flux fetch them now.
+	tell := notifiers{s.notifier, pushes}
 	base := &handlers.Base{
 		Clients:  clients,
 		Recorder: recorder,
@@ -93,7 +96,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			Recorder:     recorder,
 			Environments: rules,
 			WebURL:       cfg.GitHub.WebURL,
-			Notifier:     s.notifier,
+			Notifier:     tell,
 		},
 		AppID:    cfg.GitHub.AppID,
 		WebURL:   cfg.GitHub.WebURL,
@@ -140,7 +143,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	for _, e := range cfg.Environments {
 		tokens[e.Name] = []byte(e.ResolvedAgentToken())
 	}
-	mux.Handle("POST /api/agent/v1/report", &agentReports{
+	reports := &agentReports{
 		tokens:   tokens,
 		rollouts: &commands.Rollouts{Recorder: recorder, Environments: rules, Notifier: s.notifier},
 		timeout:  cfg.Server.EventTimeout,
@@ -155,7 +158,9 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 			}
 			return githubapi.New(client), nil
 		},
-	})
+	}
+	mux.Handle("POST /api/agent/v1/report", reports)
+	mux.Handle("GET /api/agent/v1/pushes", &agentPushes{auth: reports, signal: pushes, wait: pushWait})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// go-githubapp logs through the request context; without a logger there it is silent.
 		mux.ServeHTTP(w, r.WithContext(s.log.WithContext(r.Context())))

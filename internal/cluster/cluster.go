@@ -49,7 +49,8 @@ const (
 // errPortTaken marks a start-up that failed only because a chosen port was taken meanwhile.
 var errPortTaken = errors.New("a port was taken before the server could bind it")
 
-// Cluster is a running etcd and kube-apiserver, stopped when the test that started it ends.
+// Cluster is a running etcd and kube-apiserver (and, as Options ask, controllers, fake nodes
+// and Flux), stopped when the test that started it ends.
 type Cluster struct {
 	// Config reaches the apiserver as a member of system:masters, with TLS verified against
 	// the apiserver's self-signed certificate. Each call to Start gets its own.
@@ -60,6 +61,7 @@ type Cluster struct {
 	agentToken string
 	etcd       *process
 	apiserver  *process
+	controls   controlPlane
 }
 
 // Start starts etcd and kube-apiserver from the binaries in $AUGER_K8S_BINARIES, on free
@@ -68,14 +70,25 @@ type Cluster struct {
 //
 // A missing binary fails the test rather than skipping it, so that a run without a cluster
 // never looks like a pass.
-func Start(t testing.TB) *Cluster {
+func Start(t testing.TB) *Cluster { return StartWith(t, Options{}) }
+
+// StartWith is Start, plus the controllers, fake nodes and Flux that opts ask for; it returns
+// once they all work (nodes ready, Flux's controllers ready).
+func StartWith(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	dir := os.Getenv(EnvBinaries)
 	if dir == "" {
 		t.Fatalf("cluster: $%s is not set: run `export %s=$(scripts/k8s-binaries.sh)` (scripts/test.sh does it) to build etcd and kube-apiserver", EnvBinaries, EnvBinaries)
 	}
-	bins := binaries{etcd: filepath.Join(dir, "etcd"), apiserver: filepath.Join(dir, "kube-apiserver")}
-	for _, b := range []string{bins.etcd, bins.apiserver} {
+	bins := binaries{dir: dir, etcd: filepath.Join(dir, "etcd"), apiserver: filepath.Join(dir, "kube-apiserver")}
+	need := []string{bins.etcd, bins.apiserver}
+	if opts.Nodes > 0 {
+		need = append(need, filepath.Join(dir, "kube-controller-manager"), filepath.Join(dir, "kube-scheduler"), filepath.Join(dir, "kwok"))
+	}
+	if opts.Flux {
+		need = append(need, filepath.Join(dir, "source-controller"), filepath.Join(dir, "kustomize-controller"))
+	}
+	for _, b := range need {
 		if info, err := os.Stat(b); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
 			t.Fatalf("cluster: %s is not an executable file (from $%s): run scripts/k8s-binaries.sh to build it", b, EnvBinaries)
 		}
@@ -83,10 +96,10 @@ func Start(t testing.TB) *Cluster {
 
 	for attempt := 1; ; attempt++ {
 		began := time.Now()
-		c, err := start(t, bins)
+		c, err := start(t, bins, opts)
 		if err == nil {
 			t.Cleanup(c.stop)
-			t.Logf("cluster: etcd and kube-apiserver ready at %s in %v", c.URL, time.Since(began).Round(time.Millisecond))
+			t.Logf("cluster: ready at %s in %v (%+v)", c.URL, time.Since(began).Round(time.Millisecond), opts)
 			return c
 		}
 		if attempt < startAttempts && errors.Is(err, errPortTaken) {
@@ -116,10 +129,10 @@ func (c *Cluster) AgentConfig() *rest.Config {
 	return cfg
 }
 
-type binaries struct{ etcd, apiserver string }
+type binaries struct{ dir, etcd, apiserver string }
 
 // start makes one attempt; on error it has stopped whatever it had started.
-func start(t testing.TB, bins binaries) (c *Cluster, err error) {
+func start(t testing.TB, bins binaries, opts Options) (c *Cluster, err error) {
 	dir := t.TempDir()
 	ports, err := freePorts(3)
 	if err != nil {
@@ -193,8 +206,11 @@ func start(t testing.TB, bins binaries) (c *Cluster, err error) {
 		"--service-account-signing-key-file="+saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		// Without a controller manager, no namespace gets its default service account, so
-		// this plugin would reject every Pod.
-		"--disable-admission-plugins=ServiceAccount",
+		// this plugin would reject every Pod; with one, pods run on kwok's fake nodes, which
+		// mount no token anyway. TaintNodesByCondition taints new nodes not-ready until the
+		// node lifecycle controller sees them ready; that controller is not run (kwok's
+		// nodes send no heartbeats), so the taint would keep every pod off kwok's nodes.
+		"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
 	)
 	if err != nil {
 		return c, err
@@ -202,12 +218,13 @@ func start(t testing.TB, bins binaries) (c *Cluster, err error) {
 	if c.Config, err = waitAPIServer(c.apiserver, c.URL, filepath.Join(certDir, "apiserver.crt"), adminToken); err != nil {
 		return c, err
 	}
-	return c, nil
+	return c, c.startControllers(dir, bins.dir, opts)
 }
 
-// stop stops the apiserver, then etcd: the other way round, the apiserver's shutdown would
+// stop stops the controllers, the apiserver, then etcd: the apiserver the other way round, the apiserver's shutdown would
 // hang on etcd requests.
 func (c *Cluster) stop() {
+	c.controls.stop()
 	c.apiserver.stop()
 	c.etcd.stop()
 }
@@ -222,6 +239,11 @@ type process struct {
 }
 
 func startProcess(bin, logFile string, args ...string) (*process, error) {
+	return startProcessEnv(bin, logFile, nil, args...)
+}
+
+// startProcessEnv is startProcess with variables added to the minimal environment.
+func startProcessEnv(bin, logFile string, env []string, args ...string) (*process, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", logFile, err)
@@ -231,7 +253,7 @@ func startProcess(bin, logFile string, args ...string) (*process, error) {
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	// A minimal environment: etcd reads every ETCD_* variable as a flag, and proxy variables
 	// would send the apiserver's etcd traffic elsewhere.
-	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(logFile)}
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(logFile)}, env...)
 	p.cmd.SysProcAttr = sysProcAttr()
 	if err := p.cmd.Start(); err != nil {
 		out.Close()
