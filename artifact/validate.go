@@ -108,10 +108,12 @@ func isPlainKey(k string) bool {
 	return true
 }
 
-// problem is a Problem before it is placed in a file or artifact.
+// problem is a Problem before it is placed in a file or artifact. textLine, when set, is
+// the line inside the multi-line string at path (a patch document's).
 type problem struct {
-	path fieldPath
-	msg  string
+	path     fieldPath
+	msg      string
+	textLine int
 }
 
 type problems []problem
@@ -324,6 +326,8 @@ func validateEnvConfig(ec *EnvConfig, funcs template.FuncMap) problems {
 			ps.add(root.key("manifests"), "%v", err)
 		}
 	}
+
+	validatePatches(&ps, ec, funcs)
 
 	if d := ec.Deploy; d != nil {
 		validateDeploy(&ps, root.key("deploy"), d)

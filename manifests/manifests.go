@@ -155,6 +155,9 @@ func (r *Renderer) render(ctx context.Context, src source, ec artifact.EnvConfig
 		return nil, err
 	}
 	docs = append(docs, raw...)
+	if docs, err = applyPatches(docs, ec); err != nil {
+		return nil, err
+	}
 
 	post := postProcessor{ec: ec, rel: rel}
 	byName := map[string]string{} // file name -> source of the object, to report clashes
