@@ -106,11 +106,14 @@ type Chart struct {
 }
 
 // Deploy is a deploy policy: an artifact matching it is released without a human.
-// Branch and Tag are globs; a leading "!" negates.
+// Branch and Tag are globs; a leading "!" negates. CommitMessagePatterns, when set,
+// also require the commit message to match one of its globs ("*" crossing everything,
+// new lines included) and none of its "!" ones.
 type Deploy struct {
-	Branch string `json:"branch,omitempty" yaml:"branch"`
-	Tag    string `json:"tag,omitempty" yaml:"tag"`
-	Event  Event  `json:"event,omitempty" yaml:"event"`
+	Branch                string   `json:"branch,omitempty" yaml:"branch"`
+	Tag                   string   `json:"tag,omitempty" yaml:"tag"`
+	Event                 Event    `json:"event,omitempty" yaml:"event"`
+	CommitMessagePatterns []string `json:"commitMessagePatterns,omitempty" yaml:"commitMessagePatterns"`
 }
 
 // Cleanup is a cleanup policy: when a matching branch is deleted or its pull request

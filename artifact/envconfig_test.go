@@ -42,7 +42,7 @@ func TestLoadEnvConfigDir(t *testing.T) {
 	if !reflect.DeepEqual(staging.Values, wantValues) {
 		t.Errorf("values = %#v, want %#v", staging.Values, wantValues)
 	}
-	if staging.Deploy == nil || *staging.Deploy != (artifact.Deploy{Branch: "main", Event: artifact.EventPush}) {
+	if staging.Deploy == nil || !reflect.DeepEqual(*staging.Deploy, artifact.Deploy{Branch: "main", Event: artifact.EventPush}) {
 		t.Errorf("deploy = %+v", staging.Deploy)
 	}
 	if staging.Chart != (artifact.Chart{Repository: "https://chart.onechart.dev", Name: "onechart", Version: "0.10.0"}) {
@@ -211,7 +211,7 @@ func TestParseEnvConfigs(t *testing.T) {
 		},
 		"unknown field through a merge key": {
 			yaml: "app: a\nenv: e\nnamespace: n\nchart: {name: c}\ndeploy:\n  <<: {brunch: main}\n  event: push\n",
-			want: file + `:6: deploy: unknown field "brunch"; known fields: branch, tag, event`,
+			want: file + `:6: deploy: unknown field "brunch"; known fields: branch, tag, event, commitMessagePatterns`,
 		},
 		"a mapping that merges itself": {
 			yaml: "app: a\nenv: e\nnamespace: n\nchart: &c {name: c, <<: *c}\n",

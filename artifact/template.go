@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/auger-dev/auger/internal/text"
@@ -117,6 +118,7 @@ func (a *Artifact) Resolve(ec EnvConfig) (EnvConfig, error) {
 	}
 	if ec.Deploy != nil {
 		d := *ec.Deploy
+		d.CommitMessagePatterns = slices.Clone(d.CommitMessagePatterns)
 		out.Deploy = &d
 	}
 	if ec.Cleanup != nil {

@@ -377,6 +377,11 @@ func validateDeploy(ps *problems, at fieldPath, d *Deploy) {
 			ps.add(at.key("branch"), "does not apply to tag events; use tag")
 		}
 	}
+	for i, pattern := range d.CommitMessagePatterns {
+		if _, err := compileMessageGlob(strings.TrimPrefix(pattern, "!")); err != nil {
+			ps.add(at.key("commitMessagePatterns").index(i), "%q: invalid pattern: %v", pattern, err)
+		}
+	}
 	if d.Tag != "" {
 		if msg := globProblem(d.Tag); msg != "" {
 			ps.add(at.key("tag"), "%s", msg)
