@@ -16,7 +16,7 @@ func TestPolicyVerdictCommitMessage(t *testing.T) {
 		message string
 		want    string
 	}{
-		"control: matches": {message: "release: 1.2", want: `will release: push to main matches branch "main", and the commit message matches "release:*"`},
+		"control: matches":   {message: "release: 1.2", want: `will release: push to main matches branch "main", and the commit message matches "release:*"`},
 		"no pattern matches": {message: "chore: lint", want: `no: push to main matches branch "main", but the commit message "chore: lint" matches none of "release:*"`},
 		"excluded":           {message: "release: x [skip deploy]", want: `no: push to main matches branch "main", but the commit message "release: x [skip deploy]" matches the excluded "!*[[]skip deploy]*"`},
 	}
