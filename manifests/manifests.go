@@ -146,6 +146,9 @@ func (r *Renderer) render(ctx context.Context, src source, ec artifact.EnvConfig
 	if err != nil {
 		return nil, err
 	}
+	if err := validateSchema(ch, values); err != nil {
+		return nil, err
+	}
 	docs, err := renderChart(ch, values, ec)
 	if err != nil {
 		return nil, err

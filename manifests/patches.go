@@ -15,21 +15,38 @@ import (
 )
 
 // PatchError is a patch of an env config that cannot be applied: malformed, failing, or
-// matching no rendered object. Field is where it is in the env config
-// ("strategicMergePatches", "json6902Patches[1]"), Line the line inside that field's
-// text where it starts (strategic merge patches; 0 otherwise), so callers can point at
-// the env config file's line.
+// matching no rendered object. Path is where it is in the env config
+// ("strategicMergePatches", or "json6902Patches", 1), Line the line inside the
+// strategic merge patches' text where the document starts (0 for JSON patches), so
+// callers can point at the env config file's line.
 type PatchError struct {
-	Field string
-	Line  int
-	Err   error
+	Path []any
+	Line int
+	Err  error
+}
+
+// Field names the patch's place as users read it: "json6902Patches[1]".
+func (e *PatchError) Field() string {
+	var b strings.Builder
+	for _, el := range e.Path {
+		switch el := el.(type) {
+		case int:
+			fmt.Fprintf(&b, "[%d]", el)
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, el)
+		}
+	}
+	return b.String()
 }
 
 func (e *PatchError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s, line %d: %v", e.Field, e.Line, e.Err)
+		return fmt.Sprintf("%s, line %d: %v", e.Field(), e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Field, e.Err)
+	return fmt.Sprintf("%s: %v", e.Field(), e.Err)
 }
 
 func (e *PatchError) Unwrap() error { return e.Err }
@@ -40,33 +57,34 @@ func (e *PatchError) Unwrap() error { return e.Err }
 // one object. Only the objects a patch matches are converted to kustomize's nodes and
 // back.
 func applyPatches(docs []document, ec artifact.EnvConfig) ([]document, error) {
+	smpPath := []any{"strategicMergePatches"}
 	if strings.TrimSpace(ec.StrategicMergePatches) != "" {
 		smps, err := artifact.SplitStrategicMergePatches(ec.StrategicMergePatches)
 		if err != nil {
-			return nil, &PatchError{Field: "strategicMergePatches", Err: err}
+			return nil, &PatchError{Path: smpPath, Err: err}
 		}
 		for _, p := range smps {
 			patch, err := kyaml.Parse(p.Text)
 			if err != nil {
-				return nil, &PatchError{Field: "strategicMergePatches", Line: p.Line, Err: fmt.Errorf("document %d: %w", p.Index, err)}
+				return nil, &PatchError{Path: smpPath, Line: p.Line, Err: fmt.Errorf("document %d: %w", p.Index, err)}
 			}
 			target := artifact.PatchTarget{Kind: p.Kind, Name: p.Name, Namespace: p.Namespace}
 			target.Group, target.Version = splitAPIVersion(p.APIVersion)
 			docs, err = patchMatching(docs, ec.Namespace, target, patchstrategicmerge.Filter{Patch: patch})
 			if err != nil {
-				return nil, &PatchError{Field: "strategicMergePatches", Line: p.Line, Err: fmt.Errorf("document %d (%s %s): %w", p.Index, p.Kind, p.Name, err)}
+				return nil, &PatchError{Path: smpPath, Line: p.Line, Err: fmt.Errorf("document %d (%s %s): %w", p.Index, p.Kind, p.Name, err)}
 			}
 		}
 	}
 	for i, p := range ec.JSON6902Patches {
-		field := fmt.Sprintf("json6902Patches[%d]", i)
+		at := []any{"json6902Patches", i}
 		if err := artifact.CheckJSONPatch(p.Patch); err != nil {
-			return nil, &PatchError{Field: field + ".patch", Err: err}
+			return nil, &PatchError{Path: append(at, "patch"), Err: err}
 		}
 		var err error
 		docs, err = patchMatching(docs, ec.Namespace, p.Target, patchjson6902.Filter{Patch: p.Patch})
 		if err != nil {
-			return nil, &PatchError{Field: field, Err: fmt.Errorf("%s %s: %w", p.Target.Kind, p.Target.Name, err)}
+			return nil, &PatchError{Path: at, Err: fmt.Errorf("%s %s: %w", p.Target.Kind, p.Target.Name, err)}
 		}
 	}
 	return docs, nil

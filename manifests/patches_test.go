@@ -118,7 +118,7 @@ spec:
 			files, err := r.Render(context.Background(), ec, testRelease)
 			if tc.err != "" {
 				var pe *PatchError
-				if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.err) || pe.Field != tc.field || pe.Line != tc.line {
+				if !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.err) || pe.Field() != tc.field || pe.Line != tc.line {
 					t.Fatalf("err = %v (%#v), want a PatchError on %s line %d containing %q", err, pe, tc.field, tc.line, tc.err)
 				}
 				return
