@@ -71,6 +71,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newAgentCommand(),
 		newCleanupCommand(),
 		newStatusCommand(),
+		newInitCommand(),
 	)
 	return root
 }

@@ -142,3 +142,34 @@ func dig(v any, keys ...string) any {
 	}
 	return v
 }
+
+func TestParseChartRef(t *testing.T) {
+	tests := map[string]struct {
+		ref  string
+		want artifact.Chart
+		err  string
+	}{
+		"http repository":  {ref: "https://chart.onechart.dev/onechart@0.10.0", want: artifact.Chart{Repository: "https://chart.onechart.dev", Name: "onechart", Version: "0.10.0"}},
+		"oci":              {ref: "oci://ghcr.io/org/charts/app@1.2.3", want: artifact.Chart{Repository: "oci://ghcr.io/org/charts", Name: "app", Version: "1.2.3"}},
+		"git":              {ref: "https://github.com/org/repo.git?path=charts/app&ref=v1", want: artifact.Chart{Name: "https://github.com/org/repo.git?path=charts/app&ref=v1"}},
+		"local":            {ref: "charts/app", want: artifact.Chart{Name: "charts/app"}},
+		"no version":       {ref: "https://chart.onechart.dev/onechart", err: "has no version"},
+		"@ in the host":    {ref: "https://user@charts.example.com/app", err: "has no version"},
+		"nothing":          {ref: "", err: "no chart reference"},
+		"name with colons": {ref: "oci://ghcr.io/org/app:1.0@1", err: "is not a chart name"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseChartRef(tc.ref)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseChartRef = %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
