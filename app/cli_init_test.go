@@ -108,3 +108,50 @@ func TestInitRefusesWhatDoesNotRender(t *testing.T) {
 		})
 	}
 }
+
+// `auger diff` exits like diff: 0 when a release would change nothing, 1 when it
+// would (the diff on stdout), 2 on trouble; it writes nothing.
+func TestDiffExitCodes(t *testing.T) {
+	chdirRoot(t)
+	gitopsDir := filepath.Join(t.TempDir(), "gitops")
+	flags := []string{"--gitops-repo", gitopsDir, "--env", "staging", "--cache-dir", t.TempDir(), "--chart-cache", t.TempDir()}
+	if _, errOut, code := run(t, append([]string{"diff", "--artifact", "examples/artifact.json"}, flags...)...); code != 2 || !strings.Contains(errOut, "no gitops repository at") {
+		t.Errorf("diff against a missing repository: code %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(gitopsDir); err == nil {
+		t.Error("diff created the gitops repository")
+	}
+	if _, errOut, code := run(t, append([]string{"release", "--artifact", "examples/artifact.json"}, flags...)...); code != 0 {
+		t.Fatalf("release: %s", errOut)
+	}
+	head := gitOut(t, gitopsDir, "rev-parse", "HEAD")
+
+	out, errOut, code := run(t, append([]string{"diff", "--artifact", "examples/artifact.json"}, flags...)...)
+	if code != 0 || out != "no change in staging\n" {
+		t.Errorf("diff of the released artifact: code %d, %q %s", code, out, errOut)
+	}
+	changed, err := os.ReadFile("examples/artifact.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifactFile := filepath.Join(t.TempDir(), "artifact.json")
+	if err := os.WriteFile(artifactFile, []byte(strings.Replace(string(changed), `"replicas": 2,`, `"replicas": 4,`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = run(t, append([]string{"diff", "--artifact", artifactFile, "--app", "frontend"}, flags...)...)
+	if code != 1 || !strings.HasPrefix(out, "1 object changes in staging (1 changed)\n\n~ staging/frontend/deployment-frontend.yaml (changed)\n") || !strings.Contains(out, "-  replicas: 2\n+  replicas: 4\n") {
+		t.Errorf("diff of a changed artifact: code %d\n%s", code, out)
+	}
+	for name, args := range map[string][]string{
+		"unknown flag": {"diff", "--artifact", artifactFile, "--bogus"},
+		"no env":       {"diff", "--artifact", artifactFile, "--gitops-repo", gitopsDir},
+		"unknown env":  append([]string{"diff", "--artifact", artifactFile}, append(flags, "--env", "nope")...),
+	} {
+		if _, errOut, code := run(t, args...); code != 2 || errOut == "" {
+			t.Errorf("%s: code %d, %q; want 2 and a reason", name, code, errOut)
+		}
+	}
+	if now := gitOut(t, gitopsDir, "rev-parse", "HEAD"); now != head {
+		t.Error("diff moved the gitops repository")
+	}
+}

@@ -89,9 +89,9 @@ func DiffText(env string, diffs []AppDiff) string {
 
 // diffReply is the diff as one pull-request comment of at most limit characters: the
 // summary, then one <details> per object with its unified diff. What does not fit is
-// cut at an object's boundary (or, for one object larger than the rest of the room, at
-// a line of its diff), every block closed, and the reply says how many objects were
-// left out.
+// cut at an object's boundary (or, for a first object larger than the whole room, at a
+// line of its diff), every block closed, and the reply says how many objects were left
+// out.
 func diffReply(env string, a *artifact.Artifact, diffs []AppDiff, limit int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Diff of `%s` against %s**: %s.\n", text.Short(a.Version.SHA), env, DiffSummary(env, diffs))
@@ -120,8 +120,9 @@ func diffReply(env string, a *artifact.Artifact, diffs []AppDiff, limit int) str
 			room -= size
 			continue
 		}
-		if i == 0 || room > len(bl.head)+len(tail)+200 {
-			// The object that does not fit is shown as far as it fits, cut at a line.
+		if i == 0 {
+			// A first object larger than the whole room is shown as far as it fits, cut
+			// at a line; later ones are left out whole.
 			cut := cutLines(bl.diff, room-utf8.RuneCountInString(bl.head)-len(tail)-len("…\n"))
 			b.WriteString(bl.head + cut + "…\n" + tail)
 			i++

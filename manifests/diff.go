@@ -2,12 +2,11 @@ package manifests
 
 import (
 	"bytes"
-	"encoding/json"
 	"sort"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // ChangeKind says how one object differs between what a gitops folder holds and a
@@ -64,7 +63,7 @@ func Compare(before, after map[string][]byte) []Change {
 			}
 		}
 		diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(a), B: difflib.SplitLines(b),
+			A: lines(a), B: lines(b),
 			FromFile: "a/" + name, ToFile: "b/" + name, Context: 3,
 		})
 		changes = append(changes, Change{File: name, Kind: kind, Diff: diff})
@@ -72,46 +71,71 @@ func Compare(before, after map[string][]byte) []Change {
 	return changes
 }
 
-// comparable is an object's YAML without the annotations Compare ignores; a file that
-// does not parse is compared as it is.
-func comparable(data []byte) string {
-	var obj map[string]any
-	if err := yaml.Unmarshal(data, &obj, func(d *json.Decoder) *json.Decoder { d.UseNumber(); return d }); err != nil || obj == nil {
-		return string(data)
+// lines splits text for the diff; no text is no lines (difflib would make it one).
+func lines(text string) []string {
+	if text == "" {
+		return nil
 	}
-	dropVolatile(obj)
-	out, err := yaml.Marshal(obj)
-	if err != nil || bytes.Equal(out, []byte("{}\n")) {
-		return string(data)
-	}
-	return string(out)
+	return difflib.SplitLines(text)
 }
 
-// dropVolatile removes the ignored annotations from an object and from every pod
-// template in it.
-func dropVolatile(v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		if meta, ok := v["metadata"].(map[string]any); ok {
-			if ann, ok := meta["annotations"].(map[string]any); ok {
-				for k := range ann {
-					if strings.HasPrefix(k, "checksum/") || k == AnnotationRelease || k == AnnotationSHA || k == AnnotationRepository {
-						delete(ann, k)
-					}
-				}
-				if len(ann) == 0 {
-					delete(meta, "annotations")
-				}
+// comparable is an object's YAML without the annotations Compare ignores; a file that
+// does not parse is compared as it is. It works on YAML nodes, one parse and one
+// encoding per object, since /diff compares every object of an app.
+func comparable(data []byte) string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return string(data)
+	}
+	dropVolatile(doc.Content[0])
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return string(data)
+	}
+	return buf.String()
+}
+
+// dropVolatile removes the ignored annotations from an object's metadata and from
+// every pod template in it (data is left alone).
+func dropVolatile(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			switch k {
+			case "metadata":
+				dropAnnotations(v)
+			case "data", "stringData", "binaryData":
+			default:
+				dropVolatile(v)
 			}
 		}
-		for k, child := range v {
-			if k != "metadata" && k != "data" && k != "stringData" {
-				dropVolatile(child)
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			dropVolatile(c)
+		}
+	}
+}
+
+func dropAnnotations(meta *yaml.Node) {
+	for i := 0; meta.Kind == yaml.MappingNode && i+1 < len(meta.Content); i += 2 {
+		if meta.Content[i].Value != "annotations" || meta.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		ann := meta.Content[i+1]
+		kept := ann.Content[:0]
+		for j := 0; j+1 < len(ann.Content); j += 2 {
+			if k := ann.Content[j].Value; strings.HasPrefix(k, "checksum/") || k == AnnotationRelease || k == AnnotationSHA || k == AnnotationRepository {
+				continue
 			}
+			kept = append(kept, ann.Content[j], ann.Content[j+1])
 		}
-	case []any:
-		for _, child := range v {
-			dropVolatile(child)
+		ann.Content = kept
+		if len(kept) == 0 {
+			meta.Content = append(meta.Content[:i], meta.Content[i+2:]...)
 		}
+		return
 	}
 }
