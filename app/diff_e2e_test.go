@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -30,8 +32,18 @@ func TestDiffFromPullRequestComment(t *testing.T) {
 		pull, _ := w.repo.PullRequest(pr)
 		sha := pull.HeadSHA
 		runs := len(w.augerRuns(sha))
+		before := len(w.fake.Requests())
 		w.comment(t, pr, login, "/diff staging frontend", fmt.Sprintf("diff-%d-%s", pr, login))
 		reply := w.reply(t, pr, countReplies(w, pr)+1)
+		time.Sleep(100 * time.Millisecond) // anything late would be counted
+		ops := map[string]int{}
+		for _, r := range w.fake.Requests()[before:] {
+			ops[r.OperationID]++
+		}
+		want := map[string]int{"reactions/create-for-issue-comment": 1, "pulls/get": 1, "checks/list-for-ref": 1, "issues/create-comment": 1}
+		if !maps.Equal(ops, want) {
+			t.Errorf("GitHub requests of one /diff = %v, want %v", ops, want)
+		}
 		if n := w.gitops(t, "rev-list", "--count", "main"); n != commits {
 			t.Errorf("/diff made gitops commits: %s, was %s", n, commits)
 		}

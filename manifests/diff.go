@@ -79,26 +79,101 @@ func lines(text string) []string {
 	return difflib.SplitLines(text)
 }
 
-// comparable is an object's YAML without the annotations Compare ignores; a file that
-// does not parse is compared as it is. It works on YAML nodes, one parse and one
-// encoding per object, since /diff compares every object of an app.
+// comparable is an object's YAML without the annotations Compare ignores, otherwise
+// exactly as the file has it: the lines of those annotations are taken out (and an
+// annotations: line left empty). One parse per object and no encoding, since /diff
+// compares every object of an app. A file that does not parse is compared as it is;
+// one whose annotations are not written one per line (Auger writes them so) is
+// re-encoded.
 func comparable(data []byte) string {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return string(data)
 	}
-	dropVolatile(doc.Content[0])
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	drop := map[int]bool{}
+	if !volatileLines(doc.Content[0], drop) {
+		dropVolatile(doc.Content[0])
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(&doc); err != nil {
+			return string(data)
+		}
+		return buf.String()
+	}
+	if len(drop) == 0 {
 		return string(data)
 	}
-	return buf.String()
+	var b strings.Builder
+	for i, line := range strings.SplitAfter(string(data), "\n") {
+		if !drop[i+1] {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
 
-// dropVolatile removes the ignored annotations from an object's metadata and from
-// every pod template in it (data is left alone).
+// isVolatile tells the annotations Compare ignores.
+func isVolatile(key string) bool {
+	return strings.HasPrefix(key, "checksum/") || key == AnnotationRelease || key == AnnotationSHA || key == AnnotationRepository
+}
+
+// volatileLines collects the lines of the ignored annotations of an object and its pod
+// templates (data is left alone); false when they are not one per line.
+func volatileLines(n *yaml.Node, drop map[int]bool) bool {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			switch k.Value {
+			case "metadata":
+				if !annotationLines(v, drop) {
+					return false
+				}
+			case "data", "stringData", "binaryData":
+			default:
+				if !volatileLines(v, drop) {
+					return false
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if !volatileLines(c, drop) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func annotationLines(meta *yaml.Node, drop map[int]bool) bool {
+	for i := 0; meta.Kind == yaml.MappingNode && i+1 < len(meta.Content); i += 2 {
+		k, ann := meta.Content[i], meta.Content[i+1]
+		if k.Value != "annotations" || ann.Kind != yaml.MappingNode {
+			continue
+		}
+		dropped := 0
+		for j := 0; j+1 < len(ann.Content); j += 2 {
+			ak, av := ann.Content[j], ann.Content[j+1]
+			if !isVolatile(ak.Value) {
+				continue
+			}
+			if ann.Style&yaml.FlowStyle != 0 || av.Kind != yaml.ScalarNode || av.Line != ak.Line || av.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				return false
+			}
+			drop[ak.Line] = true
+			dropped++
+		}
+		if dropped > 0 && dropped*2 == len(ann.Content) {
+			drop[k.Line] = true
+		}
+	}
+	return true
+}
+
+// dropVolatile removes the ignored annotations from the nodes of an object and of every
+// pod template in it (data is left alone).
 func dropVolatile(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -127,10 +202,9 @@ func dropAnnotations(meta *yaml.Node) {
 		ann := meta.Content[i+1]
 		kept := ann.Content[:0]
 		for j := 0; j+1 < len(ann.Content); j += 2 {
-			if k := ann.Content[j].Value; strings.HasPrefix(k, "checksum/") || k == AnnotationRelease || k == AnnotationSHA || k == AnnotationRepository {
-				continue
+			if !isVolatile(ann.Content[j].Value) {
+				kept = append(kept, ann.Content[j], ann.Content[j+1])
 			}
-			kept = append(kept, ann.Content[j], ann.Content[j+1])
 		}
 		ann.Content = kept
 		if len(kept) == 0 {
