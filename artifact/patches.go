@@ -104,6 +104,10 @@ func parsePatchDocument(chunk yamlChunk) (PatchDocument, error) {
 	if root == nil || root.Kind != yaml.MappingNode {
 		return d, errors.New("expected a partial object (a mapping with kind and metadata.name)")
 	}
+	if hasAlias(root) {
+		// kustomize would expand them; a few lines could become gigabytes.
+		return d, errors.New("YAML aliases (*name) are not allowed in patches")
+	}
 	if err := root.Decode(&obj); err != nil {
 		return d, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
@@ -117,6 +121,18 @@ func parsePatchDocument(chunk yamlChunk) (PatchDocument, error) {
 		return d, fmt.Errorf("%s has no metadata.name", d.Kind)
 	}
 	return d, nil
+}
+
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonPatchOps are the operations of RFC 6902.

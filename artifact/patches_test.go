@@ -125,3 +125,22 @@ func TestSplitStrategicMergePatches(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// FuzzPatches feeds arbitrary text to the patch parsers: they never panic, and a
+// document they accept names its kind and name and starts on a line of the text.
+func FuzzPatches(f *testing.F) {
+	f.Add("kind: A\nmetadata: {name: a}\n---\n# c\n\nkind: B\nmetadata:\n  name: b\n")
+	f.Add("- {op: add, path: /a, value: 1}\n- op: remove\n  path: /b\n")
+	f.Add("---\n--- \n---\t\n[\n{a: &x [*x]}\n")
+	f.Add(`[{"op": "test", "path": "/x", "value": null}]`)
+	f.Fuzz(func(t *testing.T, text string) {
+		docs, _ := artifact.SplitStrategicMergePatches(text)
+		lines := strings.Count(text, "\n") + 1
+		for _, d := range docs {
+			if d.Kind == "" || d.Name == "" || d.Line < 1 || d.Line > lines {
+				t.Fatalf("accepted document %+v of %q", d, text)
+			}
+		}
+		_ = artifact.CheckJSONPatch(text)
+	})
+}

@@ -173,3 +173,14 @@ func TestParseChartRef(t *testing.T) {
 		})
 	}
 }
+
+// Aliases in a strategic merge patch are refused before kustomize could expand them.
+func TestPatchAliasesRefused(t *testing.T) {
+	ec := webEnv(localWeb)
+	ec.StrategicMergePatches = "kind: Service\nmetadata: {name: frontend, labels: &l {a: b}}\nspec: {selector: *l}\n"
+	_, err := newRenderer(t, Options{}).Render(context.Background(), ec, testRelease)
+	var pe *PatchError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "aliases") {
+		t.Fatalf("err = %v, want a PatchError about aliases", err)
+	}
+}
