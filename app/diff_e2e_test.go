@@ -32,6 +32,9 @@ func TestDiffFromPullRequestComment(t *testing.T) {
 		pull, _ := w.repo.PullRequest(pr)
 		sha := pull.HeadSHA
 		runs := len(w.augerRuns(sha))
+		for deadline := time.Now().Add(5 * time.Second); len(w.repo.Statuses(sha)) == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond) // recording ends with the commit status: not /diff's
+		}
 		before := len(w.fake.Requests())
 		w.comment(t, pr, login, "/diff staging frontend", fmt.Sprintf("diff-%d-%s", pr, login))
 		reply := w.reply(t, pr, countReplies(w, pr)+1)
