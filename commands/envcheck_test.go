@@ -24,7 +24,7 @@ func TestRecordChecksSchemaAndPatches(t *testing.T) {
 		want   []string // annotations: path:line: message
 	}{
 		"control: valid values and patches are recorded": {
-			config: head + "values:\n  replicas: 2\n  image: {tag: \"{{ .SHA }}\"}\nstrategicMergePatches: |\n  kind: Service\n  metadata: {name: web}\n  spec: {type: NodePort}\n",
+			config: head + "values:\n  replicas: 2\n  image: {tag: \"{{ .SHA }}\"}\nstrategicMergePatches: |\n  kind: Service\n  metadata: {name: \"{{ .APP }}\"}\n  spec: {type: NodePort}\njson6902Patches:\n  - target: {kind: Deployment, name: \"{{ .APP }}\"}\n    patch: \"[{op: add, path: /metadata/labels/sha, value: \x27{{ .SHORT_SHA }}\x27}]\"\n",
 		},
 		"schema violations on the lines that set them": {
 			config: head + "values:\n  replicas: 40\n  image:\n    tag: 1.5\n    pullPolicy: Sometimes\n",
@@ -75,7 +75,7 @@ func TestRecordChecksSchemaAndPatches(t *testing.T) {
 			}
 			if len(tc.want) == 0 {
 				if res.Outcome != commands.OutcomeRecorded {
-					t.Fatalf("outcome = %s (%s), want recorded", res.Outcome, res.Reason)
+					t.Fatalf("outcome = %s (%s), want recorded: %+v", res.Outcome, res.Reason, gh.Checks.Named(commands.CheckArtifact))
 				}
 				return
 			}

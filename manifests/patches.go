@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/kustomize/api/filters/patchstrategicmerge"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	"sigs.k8s.io/yaml"
 
 	"github.com/auger-dev/auger/artifact"
 )
@@ -81,8 +82,13 @@ func applyPatches(docs []document, ec artifact.EnvConfig) ([]document, error) {
 		if err := artifact.CheckJSONPatch(p.Patch); err != nil {
 			return nil, &PatchError{Path: append(at, "patch"), Err: err}
 		}
-		var err error
-		docs, err = patchMatching(docs, ec.Namespace, p.Target, patchjson6902.Filter{Patch: p.Patch})
+		// As JSON: kustomize reads a patch that starts with "[" as JSON, and YAML's flow
+		// lists start so too.
+		ops, err := yaml.YAMLToJSON([]byte(p.Patch))
+		if err != nil {
+			return nil, &PatchError{Path: append(at, "patch"), Err: err}
+		}
+		docs, err = patchMatching(docs, ec.Namespace, p.Target, patchjson6902.Filter{Patch: string(ops)})
 		if err != nil {
 			return nil, &PatchError{Path: at, Err: fmt.Errorf("%s %s: %w", p.Target.Kind, p.Target.Name, err)}
 		}

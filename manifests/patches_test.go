@@ -89,6 +89,14 @@ spec:
 				}
 			},
 		},
+		"json patch as a YAML flow list": {
+			json: []artifact.JSON6902Patch{{Target: artifact.PatchTarget{Kind: "Service", Name: "frontend"}, Patch: "[{op: add, path: /spec/type, value: NodePort}]"}},
+			check: func(t *testing.T, objs map[string]map[string]any) {
+				if v := dig(objs["service-frontend.yaml"], "spec", "type"); v != "NodePort" {
+					t.Errorf("service type = %v", v)
+				}
+			},
+		},
 		"strategic merge matching nothing": {
 			smp: "kind: Service\nmetadata: {name: frontend}\nspec: {type: NodePort}\n---\n\nkind: Deployment\nmetadata:\n  name: backend\n",
 			err: "document 2 (Deployment backend): matches no rendered object", field: "strategicMergePatches", line: 6,
