@@ -39,6 +39,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			return 1
 		}
+		var exit *exitError
+		if errors.As(err, &exit) {
+			if exit.err != nil {
+				fmt.Fprintf(stderr, "auger: %s\n", oneLine(exit.err.Error()))
+			}
+			return exit.code
+		}
 		fmt.Fprintf(stderr, "auger: %s\n", oneLine(err.Error()))
 		return 1
 	}
@@ -71,6 +78,8 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newAgentCommand(),
 		newCleanupCommand(),
 		newStatusCommand(),
+		newInitCommand(),
+		newDiffCommand(),
 	)
 	return root
 }

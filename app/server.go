@@ -83,7 +83,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorder := &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules}
+	recorder := &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules, Renderer: renderer}
 	s.notifier = newNotifier(cfg, log)
 	pushes := newPushSignal()
 	// Channels hear of releases; agents hear of gitops writes, to have Flux fetch them now.

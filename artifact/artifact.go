@@ -1,6 +1,10 @@
 package artifact
 
-import "time"
+import (
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // Artifact is the record of one releasable commit: what was built, from where, and
 // how each environment should run it. Field names follow the seed JSON format exactly.
@@ -55,12 +59,40 @@ type EnvConfig struct {
 	Chart     Chart          `json:"chart" yaml:"chart"`
 	Values    map[string]any `json:"values,omitempty" yaml:"values"`
 	// Manifests holds raw YAML documents appended after the chart's output.
-	Manifests string   `json:"manifests,omitempty" yaml:"manifests"`
-	Deploy    *Deploy  `json:"deploy,omitempty" yaml:"deploy"`
-	Cleanup   *Cleanup `json:"cleanup,omitempty" yaml:"cleanup"`
-	Preview   bool     `json:"preview,omitempty" yaml:"preview"`
+	Manifests string `json:"manifests,omitempty" yaml:"manifests"`
+	// StrategicMergePatches holds YAML documents, each a partial object naming its kind
+	// and metadata.name, merged into the rendered object of that kind and name
+	// (kustomize's strategic merge); JSON6902Patches are JSON patches (RFC 6902), each
+	// for the objects its target names. Both apply after Helm and the raw manifests, for
+	// what a chart does not expose; a patch that matches no object is an error.
+	StrategicMergePatches string          `json:"strategicMergePatches,omitempty" yaml:"strategicMergePatches"`
+	JSON6902Patches       []JSON6902Patch `json:"json6902Patches,omitempty" yaml:"json6902Patches"`
+	Deploy                *Deploy         `json:"deploy,omitempty" yaml:"deploy"`
+	Cleanup               *Cleanup        `json:"cleanup,omitempty" yaml:"cleanup"`
+	Preview               bool            `json:"preview,omitempty" yaml:"preview"`
 	// File is the .auger/ file this config came from (for messages and annotations).
 	File string `json:"file,omitempty" yaml:"-"`
+
+	// source is the YAML the config was parsed from, for the lines of Line; nil for a
+	// config read from an artifact's JSON.
+	source *yaml.Node
+}
+
+// JSON6902Patch is one JSON patch (RFC 6902) of an env config: Patch holds its
+// operations, as YAML or JSON, applied to every rendered object Target names.
+type JSON6902Patch struct {
+	Target PatchTarget `json:"target" yaml:"target"`
+	Patch  string      `json:"patch" yaml:"patch"`
+}
+
+// PatchTarget names the objects a JSON patch applies to: Kind and Name are required;
+// Group, Version and Namespace, when set, narrow the match.
+type PatchTarget struct {
+	Group     string `json:"group,omitempty" yaml:"group"`
+	Version   string `json:"version,omitempty" yaml:"version"`
+	Kind      string `json:"kind" yaml:"kind"`
+	Name      string `json:"name" yaml:"name"`
+	Namespace string `json:"namespace,omitempty" yaml:"namespace"`
 }
 
 // Chart names a Helm chart: an HTTP chart repository (Repository https://..., Name,
@@ -74,11 +106,14 @@ type Chart struct {
 }
 
 // Deploy is a deploy policy: an artifact matching it is released without a human.
-// Branch and Tag are globs; a leading "!" negates.
+// Branch and Tag are globs; a leading "!" negates. CommitMessagePatterns, when set,
+// also require the commit message to match one of its globs ("*" crossing everything,
+// new lines included) and none of its "!" ones.
 type Deploy struct {
-	Branch string `json:"branch,omitempty" yaml:"branch"`
-	Tag    string `json:"tag,omitempty" yaml:"tag"`
-	Event  Event  `json:"event,omitempty" yaml:"event"`
+	Branch                string   `json:"branch,omitempty" yaml:"branch"`
+	Tag                   string   `json:"tag,omitempty" yaml:"tag"`
+	Event                 Event    `json:"event,omitempty" yaml:"event"`
+	CommitMessagePatterns []string `json:"commitMessagePatterns,omitempty" yaml:"commitMessagePatterns"`
 }
 
 // Cleanup is a cleanup policy: when a matching branch is deleted or its pull request

@@ -241,9 +241,14 @@ func decodeEnvConfig(file string, root *yaml.Node) (EnvConfig, []Problem) {
 		ec.Values, _ = normalizeValue(fieldPath{"values"}, ec.Values, &vps).(map[string]any)
 	}
 	ec.File = file
+	ec.source = root
 	vps = append(vps, validateEnvConfig(&ec, newRenderer().funcs)...)
 	for _, p := range vps {
-		ps = append(ps, Problem{File: file, Line: lineOf(root, p.path), Path: p.path.String(), Message: p.msg})
+		line := lineOf(root, p.path)
+		if p.textLine > 0 {
+			line = ec.TextLine(p.textLine, p.path...)
+		}
+		ps = append(ps, Problem{File: file, Line: line, Path: p.path.String(), Message: p.msg})
 	}
 	return ec, ps
 }
@@ -314,6 +319,14 @@ func (c *shapeChecker) check(n *yaml.Node, t reflect.Type, at fieldPath) {
 			}
 			c.check(v, fields[f].typ, at.key(k.Value))
 		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			c.add(n.Line, at, "expected a list, got %s", nodeKind(n))
+			return
+		}
+		for i, e := range n.Content {
+			c.check(e, t.Elem(), at.index(i))
+		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			c.add(n.Line, at, "expected a mapping, got %s", nodeKind(n))
@@ -349,6 +362,62 @@ func nodeKind(n *yaml.Node) string {
 	default:
 		return "a document"
 	}
+}
+
+// Line returns the line of the env config's file that sets the value at path (object
+// keys as strings, list indices as ints: "values", "image", "tag"), or of the closest
+// parent that is set; 0 when the config was not read from a file (an artifact's JSON).
+func (ec EnvConfig) Line(path ...any) int {
+	if ec.source == nil {
+		return 0
+	}
+	return lineOf(ec.source, fieldPath(path))
+}
+
+// TextLine returns the line of the env config's file that holds line n (1-based) of the
+// multi-line string at path (manifests, strategicMergePatches): exact for a block
+// scalar ("|"), the field's own line otherwise; 0 when the config was not read from a
+// file.
+func (ec EnvConfig) TextLine(n int, path ...any) int {
+	line := ec.Line(path...)
+	if line == 0 || n < 1 {
+		return line
+	}
+	if v := valueAt(ec.source, fieldPath(path)); v != nil && v.Kind == yaml.ScalarNode && (v.Style&(yaml.LiteralStyle|yaml.FoldedStyle)) != 0 {
+		return v.Line + n
+	}
+	return line
+}
+
+// valueAt returns the node at path, or nil when it is not set.
+func valueAt(root *yaml.Node, path fieldPath) *yaml.Node {
+	n := root
+	for _, el := range path {
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		switch el := el.(type) {
+		case string:
+			var next *yaml.Node
+			for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == el {
+					next = n.Content[i+1]
+				}
+			}
+			if next == nil {
+				return nil
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || el < 0 || el >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[el]
+		default:
+			return nil
+		}
+	}
+	return n
 }
 
 // lineOf finds the line of the value at path, or of the closest parent that exists

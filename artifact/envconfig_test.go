@@ -42,7 +42,7 @@ func TestLoadEnvConfigDir(t *testing.T) {
 	if !reflect.DeepEqual(staging.Values, wantValues) {
 		t.Errorf("values = %#v, want %#v", staging.Values, wantValues)
 	}
-	if staging.Deploy == nil || *staging.Deploy != (artifact.Deploy{Branch: "main", Event: artifact.EventPush}) {
+	if staging.Deploy == nil || !reflect.DeepEqual(*staging.Deploy, artifact.Deploy{Branch: "main", Event: artifact.EventPush}) {
 		t.Errorf("deploy = %+v", staging.Deploy)
 	}
 	if staging.Chart != (artifact.Chart{Repository: "https://chart.onechart.dev", Name: "onechart", Version: "0.10.0"}) {
@@ -62,7 +62,7 @@ func TestLoadEnvConfigDirMissing(t *testing.T) {
 
 func TestLoadEnvConfigDirProblems(t *testing.T) {
 	_, err := artifact.LoadEnvConfigDir("testdata/broken/.auger")
-	want := `.auger/a.yaml:7: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, deploy, cleanup, preview`
+	want := `.auger/a.yaml:7: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, strategicMergePatches, json6902Patches, deploy, cleanup, preview`
 	if err == nil || err.Error() != want {
 		t.Errorf("error =\n%v\nwant\n%s", err, want)
 	}
@@ -104,7 +104,7 @@ func TestParseEnvConfigDir(t *testing.T) {
 		ps = append(ps, p.String())
 	}
 	want := []string{
-		`.auger/b.yml:10: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, deploy, cleanup, preview`,
+		`.auger/b.yml:10: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, strategicMergePatches, json6902Patches, deploy, cleanup, preview`,
 		`.auger/c.yaml:2: same app "api" and env "staging" as .auger/a.yaml:1`,
 	}
 	if !reflect.DeepEqual(ps, want) {
@@ -136,11 +136,11 @@ func TestParseEnvConfigs(t *testing.T) {
 		},
 		"unknown field in second document": {
 			yaml: "app: a\nenv: e\nnamespace: n\nchart: {name: c}\n---\napp: b\nenv: e\nnamespace: n\nchart: {name: c}\nreplica: 2\n",
-			want: file + `:10: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, deploy, cleanup, preview`,
+			want: file + `:10: unknown field "replica"; known fields: app, env, namespace, chart, values, manifests, strategicMergePatches, json6902Patches, deploy, cleanup, preview`,
 		},
 		"file is not a field": {
 			yaml: "app: a\nenv: e\nnamespace: n\nchart: {name: c}\nfile: x\n",
-			want: file + `:5: unknown field "file"; known fields: app, env, namespace, chart, values, manifests, deploy, cleanup, preview`,
+			want: file + `:5: unknown field "file"; known fields: app, env, namespace, chart, values, manifests, strategicMergePatches, json6902Patches, deploy, cleanup, preview`,
 		},
 		"syntax error": {
 			yaml: "app: a\nenv: [e\nnamespace: n\n",
@@ -172,7 +172,7 @@ func TestParseEnvConfigs(t *testing.T) {
 		},
 		"not a mapping": {
 			yaml: "- app: a\n",
-			want: file + ":1: expected a mapping of env config fields (app, env, namespace, chart, values, manifests, deploy, cleanup, preview), got a list",
+			want: file + ":1: expected a mapping of env config fields (app, env, namespace, chart, values, manifests, strategicMergePatches, json6902Patches, deploy, cleanup, preview), got a list",
 		},
 		"wrong kind": {
 			yaml: "app: [a, b]\nenv: e\nnamespace: n\nchart: c\n",
@@ -211,7 +211,7 @@ func TestParseEnvConfigs(t *testing.T) {
 		},
 		"unknown field through a merge key": {
 			yaml: "app: a\nenv: e\nnamespace: n\nchart: {name: c}\ndeploy:\n  <<: {brunch: main}\n  event: push\n",
-			want: file + `:6: deploy: unknown field "brunch"; known fields: branch, tag, event`,
+			want: file + `:6: deploy: unknown field "brunch"; known fields: branch, tag, event, commitMessagePatterns`,
 		},
 		"a mapping that merges itself": {
 			yaml: "app: a\nenv: e\nnamespace: n\nchart: &c {name: c, <<: *c}\n",

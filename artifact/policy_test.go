@@ -82,3 +82,49 @@ func TestMatchCleanup(t *testing.T) {
 		})
 	}
 }
+
+// commitMessagePatterns narrow a policy by the commit message, with the same
+// explanation as its other fields.
+func TestMatchDeployCommitMessage(t *testing.T) {
+	push := func(message string) artifact.Version {
+		return artifact.Version{Event: artifact.EventPush, Branch: "main", Message: message}
+	}
+	policy := func(patterns ...string) *artifact.Deploy {
+		return &artifact.Deploy{Branch: "main", Event: "push", CommitMessagePatterns: patterns}
+	}
+	tests := map[string]struct {
+		policy *artifact.Deploy
+		v      artifact.Version
+		match  bool
+		reason string
+	}{
+		"matches": {policy: policy("*deploy*"), v: push("fix: deploy the api/v2 change"), match: true,
+			reason: `push to main matches branch "main", and the commit message matches "*deploy*"`},
+		"star crosses lines": {policy: policy("*[[]deploy]*"), v: push("fix a bug\n\nbody\n[deploy] please"), match: true,
+			reason: `push to main matches branch "main", and the commit message matches "*[[]deploy]*"`},
+		"matches none": {policy: policy("release:*", "hotfix:*"), v: push("chore: bump\n\nmore"),
+			reason: `push to main matches branch "main", but the commit message "chore: bump" matches none of "release:*", "hotfix:*"`},
+		"second matches": {policy: policy("release:*", "hotfix:*"), v: push("hotfix: the api"), match: true,
+			reason: `push to main matches branch "main", and the commit message matches "hotfix:*"`},
+		"excluded": {policy: policy("!*skip deploy*"), v: push("docs: typo (skip deploy)"),
+			reason: `push to main matches branch "main", but the commit message "docs: typo (skip deploy)" matches the excluded "!*skip deploy*"`},
+		"only exclusions, not excluded": {policy: policy("!*skip deploy*"), v: push("feat: x"), match: true,
+			reason: `push to main matches branch "main", and the commit message matches none of the excluded patterns`},
+		"exclusion wins": {policy: policy("feat:*", "!*wip*"), v: push("feat: wip x"),
+			reason: `push to main matches branch "main", but the commit message "feat: wip x" matches the excluded "!*wip*"`},
+		"branch first": {policy: policy("*"), v: artifact.Version{Event: artifact.EventPush, Branch: "dev", Message: "x"},
+			reason: `branch dev does not match "main"`},
+		"invalid pattern": {policy: policy("[abc"), v: push("a"),
+			reason: `push to main matches branch "main", but invalid commit message pattern "[abc": unexpected end of input`},
+		"empty message": {policy: policy("?*"), v: push(""),
+			reason: `push to main matches branch "main", but the commit message "" matches none of "?*"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			match, reason := artifact.MatchDeploy(tc.policy, tc.v)
+			if match != tc.match || reason != tc.reason {
+				t.Errorf("MatchDeploy = %v, %q; want %v, %q", match, reason, tc.match, tc.reason)
+			}
+		})
+	}
+}

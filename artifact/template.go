@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/auger-dev/auger/internal/text"
@@ -68,7 +69,7 @@ func (a *Artifact) pullRequestNumber() string {
 }
 
 // Resolve returns a copy of ec with app, env, namespace, every string in values (keys
-// are not templated) and manifests rendered as Go templates with Vars, the sprig
+// are not templated), manifests and the patches (their text and targets) rendered as Go templates with Vars, the sprig
 // hermetic functions (without env and expandenv) and sanitizeDNSName. A missing
 // variable is an error. Only strings containing "{{" are templated; other values, and
 // numbers in particular, are kept as they are. App and env are rendered first, with
@@ -99,8 +100,25 @@ func (a *Artifact) Resolve(ec EnvConfig) (EnvConfig, error) {
 		out.Values, _ = r.renderValue(root.key("values"), ec.Values, vars, &ps).(map[string]any)
 	}
 	out.Manifests = r.render(root.key("manifests"), ec.Manifests, vars, &ps)
+	out.StrategicMergePatches = r.render(root.key("strategicMergePatches"), ec.StrategicMergePatches, vars, &ps)
+	out.JSON6902Patches = nil
+	for i, p := range ec.JSON6902Patches {
+		at := root.key("json6902Patches").index(i)
+		t := at.key("target")
+		out.JSON6902Patches = append(out.JSON6902Patches, JSON6902Patch{
+			Target: PatchTarget{
+				Group:     r.render(t.key("group"), p.Target.Group, vars, &ps),
+				Version:   r.render(t.key("version"), p.Target.Version, vars, &ps),
+				Kind:      r.render(t.key("kind"), p.Target.Kind, vars, &ps),
+				Name:      r.render(t.key("name"), p.Target.Name, vars, &ps),
+				Namespace: r.render(t.key("namespace"), p.Target.Namespace, vars, &ps),
+			},
+			Patch: r.render(at.key("patch"), p.Patch, vars, &ps),
+		})
+	}
 	if ec.Deploy != nil {
 		d := *ec.Deploy
+		d.CommitMessagePatterns = slices.Clone(d.CommitMessagePatterns)
 		out.Deploy = &d
 	}
 	if ec.Cleanup != nil {

@@ -108,10 +108,12 @@ func isPlainKey(k string) bool {
 	return true
 }
 
-// problem is a Problem before it is placed in a file or artifact.
+// problem is a Problem before it is placed in a file or artifact. textLine, when set, is
+// the line inside the multi-line string at path (a patch document's).
 type problem struct {
-	path fieldPath
-	msg  string
+	path     fieldPath
+	msg      string
+	textLine int
 }
 
 type problems []problem
@@ -325,6 +327,8 @@ func validateEnvConfig(ec *EnvConfig, funcs template.FuncMap) problems {
 		}
 	}
 
+	validatePatches(&ps, ec, funcs)
+
 	if d := ec.Deploy; d != nil {
 		validateDeploy(&ps, root.key("deploy"), d)
 	}
@@ -371,6 +375,11 @@ func validateDeploy(ps *problems, at fieldPath, d *Deploy) {
 		}
 		if d.Event == EventTag {
 			ps.add(at.key("branch"), "does not apply to tag events; use tag")
+		}
+	}
+	for i, pattern := range d.CommitMessagePatterns {
+		if _, err := compileMessageGlob(strings.TrimPrefix(pattern, "!")); err != nil {
+			ps.add(at.key("commitMessagePatterns").index(i), "%q: invalid pattern: %v", pattern, err)
 		}
 	}
 	if d.Tag != "" {

@@ -135,6 +135,13 @@ func TestValidate(t *testing.T) {
 			change: func(a *artifact.Artifact) { a.Environments[0].Deploy.Branch = "!release/[" },
 			want:   `environments[0].deploy.branch: "!release/[": invalid glob pattern`,
 		},
+		"deploy commit message patterns": {
+			change: func(a *artifact.Artifact) {
+				a.Environments[0].Deploy.CommitMessagePatterns = []string{"*deploy*", "!", "![wip"}
+			},
+			want: `environments[0].deploy.commitMessagePatterns[1]: "!": invalid pattern: empty pattern` + "\n" +
+				`environments[0].deploy.commitMessagePatterns[2]: "![wip": invalid pattern: unexpected end of input`,
+		},
 		"deploy both branch and tag": {
 			change: func(a *artifact.Artifact) { a.Environments[0].Deploy = &artifact.Deploy{Branch: "main", Tag: "v*"} },
 			want:   "environments[0].deploy: branch and tag are both set; use one (a tag event has no branch)",

@@ -19,7 +19,7 @@ import (
 // holds a slice, so compare them with reflect.DeepEqual, never with ==.
 type Command interface {
 	// Name is the command word without its slash: "deploy", "rollback", "lock",
-	// "unlock", "status" or "help".
+	// "unlock", "status", "diff" or "help".
 	Name() string
 	// String is the canonical form, e.g. "/deploy staging api"; Parse(c.String())
 	// returns c again, so it is safe to echo back to the user or to log.
@@ -49,6 +49,10 @@ type Unlock struct{ Env, App string }
 // Status asks what is released in every environment, or in Env.
 type Status struct{ Env string }
 
+// Diff asks what releasing the pull request's head to Env (every app, or only App)
+// would change in the gitops repository.
+type Diff struct{ Env, App string }
+
 // Help asks for HelpText.
 type Help struct{}
 
@@ -66,6 +70,9 @@ func (Unlock) Name() string { return "unlock" }
 
 // Name implements Command.
 func (Status) Name() string { return "status" }
+
+// Name implements Command.
+func (Diff) Name() string { return "diff" }
 
 // Name implements Command.
 func (Help) Name() string { return "help" }
@@ -90,6 +97,9 @@ func (u Unlock) String() string { return joinWords("/unlock", u.Env, u.App) }
 
 // String implements Command.
 func (s Status) String() string { return joinWords("/status", s.Env) }
+
+// String implements Command.
+func (d Diff) String() string { return joinWords("/diff", d.Env, d.App) }
 
 // String implements Command.
 func (Help) String() string { return "/help" }
@@ -146,6 +156,7 @@ const HelpText = "**Auger commands** go on the first line of a pull-request comm
 	"- `/lock <env> [app] [reason...]`: freeze `<env>`, or only `[app]` in it, against releases; the reason is shown to whoever tries to release.\n" +
 	"- `/unlock <env> [app]`: lift that lock.\n" +
 	"- `/status [env]`: show what is released in every environment, or in `<env>`.\n" +
+	"- `/diff <env> [app]`: show what `/deploy <env> [app]` would change in the gitops repository, object by object, without releasing.\n" +
 	"- `/help`: show this message.\n\n" +
 	"Environment and app names are lower-case DNS labels such as `staging` or `api`. " +
 	"You can also deploy without a comment: in the **Checks** tab, the `" + CheckArtifact + "` check run " +
@@ -163,6 +174,8 @@ func usageOf(command string) string {
 		return "/unlock <env> [app]"
 	case "status":
 		return "/status [env]"
+	case "diff":
+		return "/diff <env> [app]"
 	case "help":
 		return "/help"
 	}
@@ -208,6 +221,12 @@ func Parse(body string) (Command, error) {
 		return Unlock{Env: env, App: app}, nil
 	case "status":
 		return parseStatus(args)
+	case "diff":
+		env, app, err := envAndApp(name, args)
+		if err != nil {
+			return nil, err
+		}
+		return Diff{Env: env, App: app}, nil
 	case "help":
 		if len(args) > 0 {
 			return nil, &UsageError{Command: name, Problem: "takes no arguments, not " + quoteArg(strings.Join(args, " "))}
@@ -454,7 +473,7 @@ func namingProblem(name string) string {
 func suggestCommand(word string) string {
 	best, bestScore := "", -1
 	w := []rune(word)
-	for _, name := range []string{"deploy", "rollback", "lock", "unlock", "status", "help"} {
+	for _, name := range []string{"deploy", "rollback", "lock", "unlock", "status", "diff", "help"} {
 		score := -1
 		if len(w) >= 3 && strings.HasPrefix(name, word) {
 			score = 0

@@ -36,6 +36,11 @@ func TestParse(t *testing.T) {
 		"status":                 {body: "/status", want: commands.Status{}},
 		"status env":             {body: "/status staging", want: commands.Status{Env: "staging"}},
 		"help":                   {body: "/help", want: commands.Help{}},
+		"diff env":               {body: "/diff staging", want: commands.Diff{Env: "staging"}},
+		"diff env and app":       {body: "/diff staging api", want: commands.Diff{Env: "staging", App: "api"}},
+		"diff without env":       {body: "/diff", err: "/diff: "},
+		"diff too many":          {body: "/diff staging api web", err: `/diff: too many arguments: "web"; usage: /diff <env> [app]`},
+		"diff typo":              {body: "/dif staging", err: "did you mean /diff?"},
 
 		// Case: the command word and "to" only.
 		"capitalized word": {body: "/Deploy staging", want: commands.Deploy{Env: "staging"}},

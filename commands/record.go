@@ -85,6 +85,10 @@ type Recorder struct {
 	// the commit not created by Auger.
 	CIChecks     []string
 	Environments []EnvironmentRules
+	// Renderer, when set, renders each env config before its artifact is recorded, so
+	// values the chart's schema refuses and patches that do not apply fail the artifact
+	// check run on their lines instead of a release later.
+	Renderer Renderer
 
 	inflight keyedLocks
 }
@@ -190,6 +194,10 @@ func (r *Recorder) Record(ctx context.Context, gh RecordGitHub, req RecordReques
 	}
 	if a == nil && len(problems) == 0 {
 		return RecordResult{Outcome: OutcomeNoConfig, Reason: "no env configs in " + EnvConfigDir + "/"}, nil
+	}
+	if len(problems) == 0 && r.knownOrigin(req) == "base" {
+		// Not for forks: their charts are fetched only once someone may release them.
+		problems = checkRendering(ctx, r.Renderer, a)
 	}
 	if len(problems) == 0 {
 		var artifactJSON string

@@ -116,6 +116,8 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 		reply, err = p.unlock(ctx, gh, t, c)
 	case Status:
 		reply, err = p.status(ctx, gh, t, c)
+	case Diff:
+		reply, err = p.diff(ctx, gh, t, c)
 	case Help:
 		reply = HelpText
 	default:

@@ -146,6 +146,9 @@ func (r *Renderer) render(ctx context.Context, src source, ec artifact.EnvConfig
 	if err != nil {
 		return nil, err
 	}
+	if err := validateSchema(ch, values); err != nil {
+		return nil, err
+	}
 	docs, err := renderChart(ch, values, ec)
 	if err != nil {
 		return nil, err
@@ -155,6 +158,9 @@ func (r *Renderer) render(ctx context.Context, src source, ec artifact.EnvConfig
 		return nil, err
 	}
 	docs = append(docs, raw...)
+	if docs, err = applyPatches(docs, ec); err != nil {
+		return nil, err
+	}
 
 	post := postProcessor{ec: ec, rel: rel}
 	byName := map[string]string{} // file name -> source of the object, to report clashes

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -128,4 +129,16 @@ func ServeArchive(t testing.TB, name, version string, archive []byte) (*httptest
 	srv := httptest.NewServer(counter.wrap(http.FileServer(http.Dir(dir))))
 	t.Cleanup(srv.Close)
 	return srv, counter
+}
+
+// AppChart is the directory of a chart shaped like onechart, with a values.schema.json
+// (draft-07, nested $ids, required properties, bounded integers) and defaults: the
+// chart of tests that need a schema to validate values against.
+func AppChart(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("chartrepo: cannot tell where the test charts are")
+	}
+	return filepath.Join(filepath.Dir(file), "testdata", "app")
 }
