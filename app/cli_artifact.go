@@ -17,7 +17,7 @@ import (
 
 func newArtifactCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "artifact", Short: "Create and extend release artifacts (from CI)"}
-	cmd.AddCommand(newArtifactCreateCommand(), newArtifactAddCommand(), newArtifactPushCommand())
+	cmd.AddCommand(newArtifactCreateCommand(), newArtifactAddCommand(), newArtifactPushCommand(), newArtifactIDCommand())
 	return cmd
 }
 
@@ -268,5 +268,26 @@ func newArtifactPushCommand() *cobra.Command {
 	cmd.Flags().StringVar(&in, "artifact", "artifact.json", "artifact file to upload")
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "GITHUB_TOKEN", "environment variable holding the GitHub token")
 	cmd.Flags().StringVar(&apiURL, "api-url", "", "GitHub REST API base (default: $GITHUB_API_URL, else GitHub.com)")
+	return cmd
+}
+
+// newArtifactIDCommand prints an artifact file's id, for CI scripts that pass it on
+// (the GitHub Action's artifact-id output) without a JSON parser.
+func newArtifactIDCommand() *cobra.Command {
+	var in string
+	cmd := &cobra.Command{
+		Use:   "id [--artifact artifact.json]",
+		Short: "Print the id of an artifact file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := readArtifact(in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), a.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in, "artifact", "artifact.json", "artifact file")
 	return cmd
 }
