@@ -55,8 +55,10 @@ func TestCI(t *testing.T) {
 		t.Fatalf("the README workflow does not use auger-dev/auger@<ref>:\n%s", workflow)
 	}
 
-	sha := w.commit(t, map[string]string{".auger/staging.yaml": stagingConfig})
-	checkout := appCheckout(t)
+	// The README's path from an empty repository: its first env config, its workflow.
+	firstConfig := snippet(t, "first-env-config")
+	sha := w.commit(t, map[string]string{".auger/staging.yaml": firstConfig})
+	checkout := appCheckout(t, firstConfig)
 	runnerEnv := map[string]string{
 		"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_SHA": sha, "GITHUB_REPOSITORY": "mycompany/frontend",
 		"GITHUB_REPOSITORY_OWNER": "mycompany", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch",
@@ -122,6 +124,10 @@ func TestCI(t *testing.T) {
 		if recorded.ID != id || recorded.Context["IMAGE"] != image {
 			t.Errorf("recorded %+v, want the upload %s", recorded, id)
 		}
+		// Step 5 of the README's path: the first env config's policy takes this push.
+		if !strings.Contains(recorded.Summary, "| frontend | staging | staging |") || !strings.Contains(recorded.Summary, `will release: push to main matches branch "main"`) {
+			t.Errorf("the artifact check run does not announce the staging policy:\n%s", recorded.Summary)
+		}
 	})
 
 	t.Run("github action push false", func(t *testing.T) {
@@ -178,7 +184,7 @@ func TestCI(t *testing.T) {
 				}
 			}
 		}
-		sha := w.commit(t, map[string]string{".auger/staging.yaml": stagingConfig})
+		sha := w.commit(t, map[string]string{".auger/staging.yaml": firstConfig})
 		build := "https://circleci.com/gh/mycompany/frontend/2254"
 		runScript(t, script, checkout, env("CI", "true", "CIRCLECI", "true", "CIRCLE_SHA1", sha, "CIRCLE_BRANCH", "main",
 			"CIRCLE_PROJECT_USERNAME", "mycompany", "CIRCLE_PROJECT_REPONAME", "frontend", "CIRCLE_BUILD_NUM", "2254", "CIRCLE_BUILD_URL", build))
@@ -202,7 +208,7 @@ func TestCI(t *testing.T) {
 		for _, job := range cfg {
 			script = append(script, job.Script...)
 		}
-		sha := w.commit(t, map[string]string{".auger/staging.yaml": stagingConfig})
+		sha := w.commit(t, map[string]string{".auger/staging.yaml": firstConfig})
 		job := "https://gitlab.com/mycompany/frontend/-/jobs/99"
 		runScript(t, script, checkout, env("CI", "true", "GITLAB_CI", "true", "CI_COMMIT_SHA", sha, "CI_COMMIT_BRANCH", "main",
 			"CI_PROJECT_PATH", "mycompany/frontend", "CI_PROJECT_URL", "https://gitlab.com/mycompany/frontend", "CI_JOB_URL", job,
@@ -217,13 +223,14 @@ func TestCI(t *testing.T) {
 	})
 }
 
-// appCheckout is the app repository as CI checks it out: its .auger folder.
-func appCheckout(t *testing.T) string {
+// appCheckout is the app repository as CI checks it out: an empty repository but for
+// .auger/staging.yaml.
+func appCheckout(t *testing.T, envConfig string) string {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, ".auger"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".auger", "staging.yaml"), []byte(stagingConfig), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".auger", "staging.yaml"), []byte(envConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -262,12 +269,13 @@ func recordAfterCI(t *testing.T, w *world, sha string) (a recordedArtifact) {
 		t.Fatalf("%s on %s: %s\n%s", commands.CheckArtifact, sha, cr.Conclusion, cr.Output.Summary)
 	}
 	got := artifactOf(t, cr)
-	return recordedArtifact{ID: got.ID, Context: got.Context}
+	return recordedArtifact{ID: got.ID, Context: got.Context, Summary: cr.Output.Summary}
 }
 
 type recordedArtifact struct {
 	ID      string
 	Context map[string]string
+	Summary string
 }
 
 // snippet returns the fenced block after `<!-- snippet: name -->` in the README.
