@@ -13,6 +13,7 @@ import (
 
 	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/internal/githubfake"
+	"github.com/auger-dev/auger/internal/snippet"
 )
 
 // The GitHub Action (action.yml) and the README's CI snippets, run here as CI runs them: the
@@ -28,7 +29,7 @@ func TestCI(t *testing.T) {
 	// The action's install step builds the binary every later subtest uses.
 	var action actionFile
 	readYAML(t, "action.yml", &action)
-	workflow := snippet(t, "github-actions")
+	workflow := snippet.Get(t, "README.md", "github-actions")
 	var wf struct {
 		Jobs map[string]struct {
 			Steps []struct {
@@ -56,7 +57,7 @@ func TestCI(t *testing.T) {
 	}
 
 	// The README's path from an empty repository: its first env config, its workflow.
-	firstConfig := snippet(t, "first-env-config")
+	firstConfig := snippet.Get(t, "README.md", "first-env-config")
 	sha := w.commit(t, map[string]string{".auger/staging.yaml": firstConfig})
 	checkout := appCheckout(t, firstConfig)
 	runnerEnv := map[string]string{
@@ -168,7 +169,7 @@ func TestCI(t *testing.T) {
 				Steps []any `yaml:"steps"`
 			} `yaml:"jobs"`
 		}
-		if err := yaml.Unmarshal([]byte(snippet(t, "circleci")), &cfg); err != nil {
+		if err := yaml.Unmarshal([]byte(snippet.Get(t, "README.md", "circleci")), &cfg); err != nil {
 			t.Fatal(err)
 		}
 		var script []string
@@ -201,7 +202,7 @@ func TestCI(t *testing.T) {
 		var cfg map[string]struct {
 			Script []string `yaml:"script"`
 		}
-		if err := yaml.Unmarshal([]byte(snippet(t, "gitlab-ci")), &cfg); err != nil {
+		if err := yaml.Unmarshal([]byte(snippet.Get(t, "README.md", "gitlab-ci")), &cfg); err != nil {
 			t.Fatal(err)
 		}
 		var script []string
@@ -276,20 +277,6 @@ type recordedArtifact struct {
 	ID      string
 	Context map[string]string
 	Summary string
-}
-
-// snippet returns the fenced block after `<!-- snippet: name -->` in the README.
-func snippet(t *testing.T, name string) string {
-	t.Helper()
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)<!-- snippet: " + regexp.QuoteMeta(name) + " -->\n```[a-z]*\n(.*?)```").FindSubmatch(readme)
-	if m == nil {
-		t.Fatalf("README.md has no snippet %q", name)
-	}
-	return string(m[1])
 }
 
 func readYAML(t *testing.T, path string, v any) {

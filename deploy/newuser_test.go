@@ -3,29 +3,14 @@ package deploy_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/auger-dev/auger/internal/cluster"
+	"github.com/auger-dev/auger/internal/snippet"
 )
-
-// readmeSnippet returns the fenced block after `<!-- snippet: name -->` in the README.
-func readmeSnippet(t *testing.T, name string) string {
-	t.Helper()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)<!-- snippet: " + regexp.QuoteMeta(name) + " -->\n```[a-z]*\n(.*?)```").FindSubmatch(readme)
-	if m == nil {
-		t.Fatalf("README.md has no snippet %q", name)
-	}
-	return string(m[1])
-}
 
 // helmCommand is a `helm template|install RELEASE CHART -n NS --set ... --set-file ...` line.
 type helmCommand struct {
@@ -79,10 +64,10 @@ func parseHelm(t *testing.T, line string, files map[string]string) helmCommand {
 // rendered with the README's server config and helm line, checked by a real kube-apiserver.
 // (Steps 1 and 2, the env config and the Action, are TestCI in app/.)
 func TestNewUserPath(t *testing.T) {
-	files := map[string]string{"auger.yaml": readmeSnippet(t, "first-server-config")}
+	files := map[string]string{"auger.yaml": snippet.Get(t, "../README.md", "first-server-config")}
 	var helm []helmCommand
 	var kubectl string
-	for _, line := range strings.Split(strings.TrimSpace(readmeSnippet(t, "first-helm-install")), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(snippet.Get(t, "../README.md", "first-helm-install")), "\n") {
 		switch {
 		case strings.HasPrefix(line, "helm "):
 			helm = append(helm, parseHelm(t, line, files))
