@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -441,10 +442,12 @@ func (r *actionRunner) run(action actionFile, with, github, env map[string]strin
 			c.Dir = filepath.Join(workspace, r.expand(step.WorkingDirectory, contexts))
 		}
 		c.Env = envList(stepEnv)
+		began := time.Now()
 		out, err := c.CombinedOutput()
 		if err != nil {
 			t.Fatalf("action step %d (%s): %v\n%s", i, step.Run, err, out)
 		}
+		t.Logf("action step %d (%s) took %v", i, step.Run, time.Since(began).Round(time.Millisecond))
 		if strings.Contains(string(out), github["github.token"]) {
 			t.Errorf("step %d printed the token", i)
 		}

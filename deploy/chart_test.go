@@ -432,3 +432,13 @@ func TestOnAPIServer(t *testing.T) {
 		dryRun(t, "kubectl", objs)
 	})
 }
+
+// BenchmarkChartRender: loading the chart, checking the values against the schema and
+// rendering every object, as `helm template` does for the README's install.
+func BenchmarkChartRender(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := renderChart("auger", "auger", fullValues("staging")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
