@@ -75,6 +75,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newCleanupCommand(),
 		newStatusCommand(),
 	)
+	completeFlagValues(root)
 	return root
 }
 

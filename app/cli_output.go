@@ -148,3 +148,23 @@ func newVersionCommand() *cobra.Command {
 	out.register(cmd, "the version")
 	return cmd
 }
+
+// completeFlagValues teaches shell completion the values of flags that several commands
+// share by name: artifact files, env config files and folders, and the fixed words.
+func completeFlagValues(c *cobra.Command) {
+	f := c.Flags()
+	for name, exts := range map[string][]string{"artifact": {"json"}, "env-file": {"yaml", "yml"}, "config": {"yaml", "yml"}} {
+		if f.Lookup(name) != nil {
+			_ = c.MarkFlagFilename(name, exts...)
+		}
+	}
+	if f.Lookup("env-dir") != nil {
+		_ = c.MarkFlagDirname("env-dir")
+	}
+	if f.Lookup("event") != nil {
+		_ = c.RegisterFlagCompletionFunc("event", cobra.FixedCompletions([]string{"push", "pr", "tag"}, cobra.ShellCompDirectiveNoFileComp))
+	}
+	for _, sub := range c.Commands() {
+		completeFlagValues(sub)
+	}
+}

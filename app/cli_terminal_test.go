@@ -186,6 +186,14 @@ func TestShellCompletion(t *testing.T) {
 	if !strings.HasPrefix(stdout, "--json\t") {
 		t.Errorf("completing `auger releases ... --j`:\n%s", stdout)
 	}
+	stdout, _, _ = run(t, "__complete", "artifact", "create", "--event", "")
+	if !strings.HasPrefix(stdout, "push\npr\ntag\n") {
+		t.Errorf("completing `auger artifact create --event `:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, "__complete", "render", "--artifact", "")
+	if !strings.HasPrefix(stdout, "json\n") {
+		t.Errorf("completing `auger render --artifact ` should offer .json files:\n%s", stdout)
+	}
 	stdout, _, _ = run(t, "__complete", "arti")
 	if !strings.HasPrefix(stdout, "artifact\t") {
 		t.Errorf("completing `auger arti`:\n%s", stdout)
