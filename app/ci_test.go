@@ -66,7 +66,8 @@ func TestCI(t *testing.T) {
 		"GITHUB_REPOSITORY_OWNER": "mycompany", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_REF_TYPE": "branch",
 		"GITHUB_EVENT_NAME": "push", "GITHUB_RUN_ID": "7001", "GITHUB_RUN_NUMBER": "12", "GITHUB_RUN_ATTEMPT": "1",
 		"GITHUB_ACTOR": "jane", "GITHUB_WORKFLOW": "build", "GITHUB_JOB": "build", "GITHUB_SERVER_URL": "https://github.com",
-		"GITHUB_API_URL": w.fake.URL, "GITHUB_WORKSPACE": checkout, "GITHUB_EVENT_PATH": writeFile(t, "event.json", fmt.Sprintf(`{"after": %q, "ref": "refs/heads/main"}`, sha)),
+		"GITHUB_API_URL": w.fake.URL, "GITHUB_WORKSPACE": checkout, "GITHUB_EVENT_PATH": writeFile(t, "event.json", fmt.Sprintf(`{"after": %q, "ref": "refs/heads/main", "head_commit": {"id": %[1]q,
+			"message": "Show the order history\n", "author": {"name": "Jane Doe", "email": "jane@example.com"}, "committer": {"name": "GitHub", "email": "noreply@github.com"}}}`, sha)),
 		"RUNNER_TEMP": runner.temp, "RUNNER_OS": "Linux",
 	}
 	// What the expressions of the README's `with:` and of action.yml may read.
@@ -114,6 +115,7 @@ func TestCI(t *testing.T) {
 		a := artifactOf(t, upload)
 		image := "ghcr.io/mycompany/frontend:" + sha
 		if a.Version.SHA != sha || a.Version.Branch != "main" || a.Version.Event != "push" || a.Context["IMAGE"] != image || a.Context["GITHUB_RUN_ID"] != "7001" ||
+			a.Version.Message != "Show the order history" || a.Version.AuthorEmail != "jane@example.com" || a.Version.CommitterName != "GitHub" ||
 			len(a.Environments) != 1 || a.Environments[0].Env != "staging" || len(a.Items) != 1 || a.Items[0].URL != image {
 			t.Errorf("uploaded artifact = %+v", a)
 		}
@@ -129,6 +131,24 @@ func TestCI(t *testing.T) {
 		// Step 5 of the README's path: the first env config's policy takes this push.
 		if !strings.Contains(recorded.Summary, "| frontend | staging | staging |") || !strings.Contains(recorded.Summary, `will release: push to main matches branch "main"`) {
 			t.Errorf("the artifact check run does not announce the staging policy:\n%s", recorded.Summary)
+		}
+	})
+
+	// On pull_request events GITHUB_SHA is GitHub's test merge commit: the artifact is the
+	// pull request head's, as the event payload says.
+	t.Run("github action on a pull request", func(t *testing.T) {
+		head := w.repo.AddCommit(githubfake.Commit{Branch: "new-feature", Message: "feature", Files: map[string]string{".auger/staging.yaml": firstConfig}})
+		event := writeFile(t, "pr.json", fmt.Sprintf(`{"action": "synchronize", "number": 7, "pull_request": {"number": 7,
+			"html_url": "https://github.com/mycompany/frontend/pull/7", "head": {"sha": %q, "ref": "new-feature"}, "base": {"ref": "main"}}}`, head))
+		env := copyEnv(runnerEnv, "GITHUB_SHA", "1111111111111111111111111111111111111111", "GITHUB_EVENT_NAME", "pull_request",
+			"GITHUB_REF", "refs/pull/7/merge", "GITHUB_REF_NAME", "7/merge", "GITHUB_REF_TYPE", "", "GITHUB_HEAD_REF", "new-feature",
+			"GITHUB_BASE_REF", "main", "GITHUB_EVENT_PATH", event)
+		out := runner.run(action, with, contexts, env, checkout)
+		upload := uploadOf(t, w, head)
+		a := artifactOf(t, upload)
+		if upload.ExternalID != out["artifact-id"] || a.Version.SHA != head || a.Version.Event != "pr" || a.Version.SourceBranch != "new-feature" ||
+			a.Version.TargetBranch != "main" || a.Version.URL != "https://github.com/mycompany/frontend/pull/7" {
+			t.Errorf("pull request artifact = %+v", a.Version)
 		}
 	})
 
