@@ -17,6 +17,24 @@
 set -euo pipefail
 
 auger="${AUGER:-auger}"
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+
+# run_auger runs auger; a failure also becomes a workflow error annotation (shown on the
+# run's summary, not only in its log), with auger's one-line reason.
+run_auger() {
+  if "$auger" "$@" 2>"$errors"; then
+    cat "$errors" >&2
+    return 0
+  fi
+  cat "$errors" >&2
+  local reason
+  reason="$(tail -n 1 "$errors")"
+  reason="${reason//'%'/'%25'}"
+  echo "::error title=auger $1 ${2:-}::${reason:-auger failed}"
+  exit 1
+}
+
 file="${INPUT_ARTIFACT:-${RUNNER_TEMP:-.}/auger-artifact.json}"
 env_dir="${INPUT_ENV_DIR-.auger}"
 push="${INPUT_PUSH:-true}"
@@ -25,7 +43,7 @@ if [[ "$push" != true && "$push" != false ]]; then
   exit 1
 fi
 
-"$auger" artifact create --out "$file"
+run_auger artifact create --out "$file"
 
 add=(artifact add --artifact "$file")
 if [[ -n "$env_dir" && -d "$env_dir" ]]; then
@@ -45,12 +63,12 @@ while IFS= read -r line; do
   line="${line%"${line##*[![:space:]]}"}"
   [[ -n "$line" ]] && add+=(--item "$line")
 done <<<"${INPUT_ITEMS:-}"
-"$auger" "${add[@]}"
+run_auger "${add[@]}"
 
 id="$("$auger" artifact id --artifact "$file")"
 
 if [[ "$push" == true ]]; then
-  "$auger" artifact push --artifact "$file"
+  run_auger artifact push --artifact "$file"
 else
   echo "push: false; the artifact is in $file"
 fi

@@ -165,7 +165,8 @@ func TestCI(t *testing.T) {
 	})
 
 	t.Run("github action bad input", func(t *testing.T) {
-		for input, want := range map[string]string{"INPUT_PUSH=maybe": `input push: want true or false, got "maybe"`, "INPUT_VARS=NPM_TOKEN=x": "--var NPM_TOKEN: looks like a secret"} {
+		for input, want := range map[string]string{"INPUT_PUSH=maybe": `input push: want true or false, got "maybe"`, "INPUT_VARS=NPM_TOKEN=x": "::error title=auger artifact add::auger: --var NPM_TOKEN: looks like a secret",
+			"GITHUB_EVENT_PATH=" + writeFile(t, "bad.json", "<html>"): "not a GitHub event payload", "INPUT_ENV_FILES=.auger/missing.yaml": "missing.yaml"} {
 			c := exec.Command("bash", filepath.Join(root, "action", "run.sh"))
 			c.Dir = checkout
 			c.Env = append(envList(copyEnv(runnerEnv, "PATH", filepath.Dir(runner.bin)+string(os.PathListSeparator)+os.Getenv("PATH"), "GITHUB_TOKEN", token)), input)
