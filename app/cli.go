@@ -20,7 +20,8 @@ import (
 	"github.com/auger-dev/auger/manifests"
 )
 
-// Version is set at build time with -ldflags "-X github.com/auger-dev/auger/app.Version=...".
+// Version is set at build time with -ldflags "-X github.com/auger-dev/auger/app.Version=...";
+// without it, `auger version` reports the module version from the build info.
 var Version = "dev"
 
 // Main runs the CLI with args and returns the process exit code. Failures print one
@@ -30,6 +31,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	root := NewRootCommand(stdout, stderr)
 	root.SetArgs(args)
+	started := false
+	markStarted(root, &started)
 	if err := root.ExecuteContext(ctx); err != nil {
 		var cfgErr *ConfigError
 		if errors.As(err, &cfgErr) {
@@ -37,19 +40,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			for _, p := range cfgErr.Problems {
 				fmt.Fprintf(stderr, "auger: config: %s\n", oneLine(p))
 			}
-			return 1
+			return ExitFailure
 		}
-		var exit *exitError
-		if errors.As(err, &exit) {
-			if exit.err != nil {
-				fmt.Fprintf(stderr, "auger: %s\n", oneLine(exit.err.Error()))
-			}
-			return exit.code
+		if exit := (*ExitError)(nil); errors.As(err, &exit) && exit.Err == nil {
+			return exit.Code
 		}
 		fmt.Fprintf(stderr, "auger: %s\n", oneLine(err.Error()))
-		return 1
+		return exitCode(err, started)
 	}
-	return 0
+	return ExitOK
 }
 
 func oneLine(s string) string {
@@ -81,19 +80,8 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newInitCommand(),
 		newDiffCommand(),
 	)
+	completeFlagValues(root)
 	return root
-}
-
-func newVersionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print Auger's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "auger", Version)
-			return nil
-		},
-	}
 }
 
 // gitopsFlags are the flags every command that touches a gitops repository shares.

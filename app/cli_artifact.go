@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +18,7 @@ import (
 
 func newArtifactCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "artifact", Short: "Create and extend release artifacts (from CI)"}
-	cmd.AddCommand(newArtifactCreateCommand(), newArtifactAddCommand(), newArtifactPushCommand())
+	cmd.AddCommand(newArtifactCreateCommand(), newArtifactAddCommand(), newArtifactPushCommand(), newArtifactIDCommand())
 	return cmd
 }
 
@@ -36,6 +37,9 @@ func newArtifactCreateCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			detected, ctx := artifact.FromCI(os.Environ())
+			if err := fillFromGitHubEvent(&detected); err != nil {
+				return err
+			}
 			fillFromGit(&detected)
 			f := cmd.Flags()
 			merge := func(flag string, dst *string, val string) {
@@ -85,6 +89,54 @@ func newArtifactCreateCommand() *cobra.Command {
 	f.StringVar(&v.URL, "url", "", "link to the commit or pull request")
 	f.StringVar(&out, "out", "artifact.json", "file to write")
 	return cmd
+}
+
+// githubEvent is the part of a GitHub Actions event payload ($GITHUB_EVENT_PATH) that
+// the variables lack.
+type githubEvent struct {
+	PullRequest *struct {
+		HTMLURL string `json:"html_url"`
+		Head    struct {
+			SHA string `json:"sha"`
+		} `json:"head"`
+	} `json:"pull_request"`
+	HeadCommit *struct {
+		ID        string `json:"id"`
+		Message   string `json:"message"`
+		Author    struct{ Name, Email string }
+		Committer struct{ Name, Email string }
+	} `json:"head_commit"`
+}
+
+// fillFromGitHubEvent corrects and completes a GitHub Actions version from the event
+// payload: on pull_request events GITHUB_SHA is the test merge commit, which no one
+// releases; the pull request's head is the commit, and the payload names it. On pushes the
+// payload has the commit's message and people.
+func fillFromGitHubEvent(v *artifact.Version) error {
+	path := os.Getenv("GITHUB_EVENT_PATH")
+	if os.Getenv("GITHUB_ACTIONS") != "true" || path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("GITHUB_EVENT_PATH: %w", err)
+	}
+	var ev githubEvent
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return fmt.Errorf("GITHUB_EVENT_PATH %s: not a GitHub event payload: %w", path, err)
+	}
+	if pr := ev.PullRequest; pr != nil && v.Event == artifact.EventPR && pr.Head.SHA != "" {
+		v.SHA = pr.Head.SHA
+		if pr.HTMLURL != "" {
+			v.URL = pr.HTMLURL
+		}
+	}
+	if hc := ev.HeadCommit; hc != nil && hc.ID == v.SHA {
+		v.Message = strings.TrimSpace(hc.Message)
+		v.AuthorName, v.AuthorEmail = hc.Author.Name, hc.Author.Email
+		v.CommitterName, v.CommitterEmail = hc.Committer.Name, hc.Committer.Email
+	}
+	return nil
 }
 
 // fillFromGit completes what CI did not say from the repository in the working directory.
@@ -268,5 +320,26 @@ func newArtifactPushCommand() *cobra.Command {
 	cmd.Flags().StringVar(&in, "artifact", "artifact.json", "artifact file to upload")
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "GITHUB_TOKEN", "environment variable holding the GitHub token")
 	cmd.Flags().StringVar(&apiURL, "api-url", "", "GitHub REST API base (default: $GITHUB_API_URL, else GitHub.com)")
+	return cmd
+}
+
+// newArtifactIDCommand prints an artifact file's id, for CI scripts that pass it on
+// (the GitHub Action's artifact-id output) without a JSON parser.
+func newArtifactIDCommand() *cobra.Command {
+	var in string
+	cmd := &cobra.Command{
+		Use:   "id [--artifact artifact.json]",
+		Short: "Print the id of an artifact file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := readArtifact(in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), a.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in, "artifact", "artifact.json", "artifact file")
 	return cmd
 }

@@ -11,30 +11,15 @@ import (
 	"github.com/auger-dev/auger/commands"
 )
 
-// exitError ends the CLI with a code of its own: `auger diff` exits as diff(1) does (0
-// no changes, 1 changes, 2 trouble). Err, when set, is printed as any failure is.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// diffTrouble is exit code 2: the diff could not be made.
-func diffTrouble(err error) error { return &exitError{code: 2, err: err} }
+// diffTrouble is exit code 2: the diff could not be made (diff(1)'s code for trouble).
+func diffTrouble(err error) error { return &ExitError{Code: ExitUsage, Err: err} }
 
 func newDiffCommand() *cobra.Command {
 	var (
 		artifactPath, env, app string
 		gf                     gitopsFlags
 		rf                     renderFlags
+		out                    jsonOutput
 	)
 	cmd := &cobra.Command{
 		Use:   "diff --gitops-repo R --artifact F --env E [--app A]",
@@ -75,10 +60,16 @@ func newDiffCommand() *cobra.Command {
 			if err != nil {
 				return diffTrouble(err)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), commands.DiffText(env, diffs))
+			if out.enabled {
+				if err := out.print(cmd.OutOrStdout(), diffs); err != nil {
+					return diffTrouble(err)
+				}
+			} else {
+				fmt.Fprint(cmd.OutOrStdout(), commands.DiffText(env, diffs))
+			}
 			for _, d := range diffs {
 				if len(d.Changes) > 0 {
-					return &exitError{code: 1}
+					return &ExitError{Code: ExitFailure}
 				}
 			}
 			return nil
@@ -89,6 +80,7 @@ func newDiffCommand() *cobra.Command {
 	cmd.Flags().StringVar(&app, "app", "", "only this app (default: every app the artifact has for the env)")
 	gf.register(cmd)
 	rf.register(cmd)
+	out.register(cmd, "the changes")
 	// Missing flags are trouble (exit 2), checked above; cobra's own check would exit 1.
 	delete(cmd.Flags().Lookup("gitops-repo").Annotations, cobra.BashCompOneRequiredFlag)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return diffTrouble(err) })

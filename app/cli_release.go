@@ -18,9 +18,10 @@ func newRenderCommand() *cobra.Command {
 	var (
 		artifactPath, env, app, out string
 		rf                          renderFlags
+		asJSON                      jsonOutput
 	)
 	cmd := &cobra.Command{
-		Use:   "render --artifact F --env E [--app A] [--out DIR]",
+		Use:   "render --artifact F --env E [--app A] [--out DIR] [--json]",
 		Short: "Render an artifact's env configs to Kubernetes manifests, without writing a release",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -32,15 +33,31 @@ func newRenderCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			stage, stop := progress(cmd.ErrOrStderr(), false)
+			stage, stop := progress(cmd.ErrOrStderr(), asJSON.enabled)
 			rendered, err := (&commands.Releaser{Renderer: renderer, Progress: stage}).Render(cmd.Context(), a, env, app)
 			stop()
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
+			records := make([]renderedOut, 0, len(rendered))
 			for _, r := range rendered {
 				resolved, files := r.EnvConfig, r.Files
+				rec := renderedOut{App: resolved.App, Env: resolved.Env, Namespace: resolved.Namespace, Files: make([]renderedFile, 0, len(files))}
+				if out != "" {
+					rec.Dir = filepath.Join(out, resolved.App)
+				}
+				for _, f := range files {
+					file := renderedFile{Name: f.Name}
+					if out == "" {
+						file.Content = string(f.Data)
+					}
+					rec.Files = append(rec.Files, file)
+				}
+				records = append(records, rec)
+				if out == "" && asJSON.enabled {
+					continue
+				}
 				if out == "" {
 					for _, f := range files {
 						fmt.Fprintf(w, "---\n# %s/%s/%s\n%s", resolved.Env, resolved.App, f.Name, f.Data)
@@ -56,7 +73,12 @@ func newRenderCommand() *cobra.Command {
 						return err
 					}
 				}
-				fmt.Fprintf(w, "rendered %s for %s: %d objects in %s\n", resolved.App, resolved.Env, len(files), dir)
+				if !asJSON.enabled {
+					fmt.Fprintf(w, "rendered %s for %s: %d objects in %s\n", resolved.App, resolved.Env, len(files), dir)
+				}
+			}
+			if asJSON.enabled {
+				return asJSON.print(w, records)
 			}
 			return nil
 		},
@@ -65,15 +87,30 @@ func newRenderCommand() *cobra.Command {
 	cmd.Flags().StringVar(&env, "env", "", "environment to render for")
 	cmd.Flags().StringVar(&app, "app", "", "only this app (default: every app the artifact has for the env)")
 	cmd.Flags().StringVar(&out, "out", "", "write <out>/<app>/<kind>-<name>.yaml instead of printing")
+	asJSON.register(cmd, "the rendered files (with their content, unless --out wrote them)")
 	rf.register(cmd)
 	_ = cmd.MarkFlagRequired("env")
 	return cmd
 }
 
+// renderedOut is one app's rendering, as `auger render --json` prints it.
+type renderedOut struct {
+	App       string         `json:"app"`
+	Env       string         `json:"env"`
+	Namespace string         `json:"namespace"`
+	Dir       string         `json:"dir,omitempty"`
+	Files     []renderedFile `json:"files"`
+}
+
+type renderedFile struct {
+	Name    string `json:"name"`
+	Content string `json:"content,omitempty"`
+}
+
 func newReleaseCommand() *cobra.Command {
 	var (
 		artifactPath, env, app string
-		asJSON                 bool
+		asJSON                 jsonOutput
 		gf                     gitopsFlags
 		af                     actorFlags
 		rf                     renderFlags
@@ -95,12 +132,12 @@ func newReleaseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			stage, stop := progress(cmd.ErrOrStderr(), asJSON)
+			stage, stop := progress(cmd.ErrOrStderr(), asJSON.enabled)
 			releaser := commands.Releaser{Renderer: renderer, Authorizer: commands.Anyone{}, Progress: stage}
 			done, err := releaser.Release(cmd.Context(), environment, commands.DeployRequest{Artifact: a, Env: env, App: app, Actor: af.actor()})
 			stop()
-			if asJSON {
-				if jerr := printJSON(cmd.OutOrStdout(), releasedJSON(done)); jerr != nil {
+			if asJSON.enabled {
+				if jerr := asJSON.print(cmd.OutOrStdout(), releasedJSON(done)); jerr != nil {
 					return jerr
 				}
 			} else {
@@ -114,7 +151,7 @@ func newReleaseCommand() *cobra.Command {
 	cmd.Flags().StringVar(&artifactPath, "artifact", "artifact.json", "release artifact JSON file")
 	cmd.Flags().StringVar(&env, "env", "", "environment to release to")
 	cmd.Flags().StringVar(&app, "app", "", "only this app (default: every app the artifact has for the env)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	asJSON.register(cmd, "the releases made")
 	gf.register(cmd)
 	af.register(cmd)
 	rf.register(cmd)
@@ -155,7 +192,7 @@ func printReleased(cmd *cobra.Command, env commands.Environment, r commands.Rele
 func newRollbackCommand() *cobra.Command {
 	var (
 		env, app, to string
-		asJSON       bool
+		asJSON       jsonOutput
 		gf           gitopsFlags
 		af           actorFlags
 	)
@@ -170,15 +207,15 @@ func newRollbackCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			stage, stop := progress(cmd.ErrOrStderr(), asJSON)
+			stage, stop := progress(cmd.ErrOrStderr(), asJSON.enabled)
 			releaser := commands.Releaser{Authorizer: commands.Anyone{}, Progress: stage}
 			rb, err := releaser.Rollback(cmd.Context(), environment, commands.RollbackRequest{Env: env, App: app, To: to, Actor: af.actor()})
 			stop()
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"commit": rb.Result.Commit, "changed": rb.Result.Changed, "to": rb.To})
+			if asJSON.enabled {
+				return asJSON.print(cmd.OutOrStdout(), map[string]any{"commit": rb.Result.Commit, "changed": rb.Result.Changed, "to": rb.To})
 			}
 			w := cmd.OutOrStdout()
 			if !rb.Result.Changed {
@@ -193,7 +230,7 @@ func newRollbackCommand() *cobra.Command {
 	cmd.Flags().StringVar(&env, "env", "", "environment")
 	cmd.Flags().StringVar(&app, "app", "", "app to roll back")
 	cmd.Flags().StringVar(&to, "to", "", "release number, gitops commit or app sha to restore (default: the release before the current one)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	asJSON.register(cmd, "the rollback")
 	gf.register(cmd)
 	af.register(cmd)
 	_ = cmd.MarkFlagRequired("env")
@@ -204,7 +241,7 @@ func newRollbackCommand() *cobra.Command {
 func newReleasesCommand() *cobra.Command {
 	var (
 		env, app string
-		asJSON   bool
+		asJSON   jsonOutput
 		gf       gitopsFlags
 	)
 	cmd := &cobra.Command{
@@ -220,11 +257,11 @@ func newReleasesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if asJSON.enabled {
 				if log == nil {
 					log = []gitops.Entry{}
 				}
-				return printJSON(cmd.OutOrStdout(), log)
+				return asJSON.print(cmd.OutOrStdout(), log)
 			}
 			if len(log) == 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "no releases in %s yet\n", env)
@@ -241,7 +278,7 @@ func newReleasesCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&env, "env", "", "environment")
 	cmd.Flags().StringVar(&app, "app", "", "only this app")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, newest first")
+	asJSON.register(cmd, "the release log (an array, newest first)")
 	gf.register(cmd)
 	_ = cmd.MarkFlagRequired("env")
 	return cmd

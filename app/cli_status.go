@@ -53,11 +53,12 @@ func newStatusCommand() *cobra.Command {
 	var (
 		env, tokenEnv, apiURL string
 		stale, del            bool
+		asJSON                jsonOutput
 		gf                    gitopsFlags
 		af                    actorFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "status --gitops-repo R --env E [--stale [--delete]]",
+		Use:   "status --gitops-repo R --env E [--stale [--delete]] [--json]",
 		Short: "Show the current release of every app in an environment, or the stale previews",
 		Long: "Show the current release of every app in an environment. With --stale, list the preview apps whose\n" +
 			"branch no longer exists (a cleanup event was missed), asking GitHub with the token in $GITHUB_TOKEN;\n" +
@@ -70,9 +71,12 @@ func newStatusCommand() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if !stale {
-				apps, _, err := commands.EnvStatus(cmd.Context(), environment)
+				apps, locks, err := commands.EnvStatus(cmd.Context(), environment)
 				if err != nil {
 					return err
+				}
+				if asJSON.enabled {
+					return asJSON.print(w, statusJSON(apps, locks))
 				}
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "APP\tRELEASE\tACTION\tSHA\tTRIGGERED BY\tTIME\tLOCKED")
@@ -101,24 +105,34 @@ func newStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(records) == 0 {
+			if len(records) == 0 && !asJSON.enabled {
 				fmt.Fprintf(w, "no stale previews in %s\n", env)
 				return nil
 			}
+			out := make([]staleOut, 0, len(records))
 			for _, rec := range records {
 				branch := rec.Version.SourceBranch
 				if branch == "" {
 					branch = rec.Version.Branch
 				}
 				if !del {
-					fmt.Fprintf(w, "stale: %s (branch %s of %s is gone)\n", rec.App, branch, rec.Version.RepositoryName)
+					out = append(out, staleOut{App: rec.App, Branch: branch, Repository: rec.Version.RepositoryName})
+					if !asJSON.enabled {
+						fmt.Fprintf(w, "stale: %s (branch %s of %s is gone)\n", rec.App, branch, rec.Version.RepositoryName)
+					}
 					continue
 				}
 				res, err := environment.Repo.Delete(cmd.Context(), gitops.Target{Env: env, Path: environment.Path, App: rec.App}, af.actor())
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "deleted stale %s (branch %s is gone): gitops commit %s\n", rec.App, branch, text.Short(res.Commit))
+				out = append(out, staleOut{App: rec.App, Branch: branch, Repository: rec.Version.RepositoryName, Deleted: true, Commit: res.Commit})
+				if !asJSON.enabled {
+					fmt.Fprintf(w, "deleted stale %s (branch %s is gone): gitops commit %s\n", rec.App, branch, text.Short(res.Commit))
+				}
+			}
+			if asJSON.enabled {
+				return asJSON.print(w, out)
 			}
 			return nil
 		},
@@ -127,9 +141,44 @@ func newStatusCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&stale, "stale", false, "list preview apps whose branch no longer exists")
 	cmd.Flags().BoolVar(&del, "delete", false, "with --stale: delete them")
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "GITHUB_TOKEN", "variable holding a GitHub token, for --stale")
+	asJSON.register(cmd, "the apps (or, with --stale, the stale previews)")
 	cmd.Flags().StringVar(&apiURL, "api-url", "", "GitHub REST API base (default: $GITHUB_API_URL, else GitHub.com)")
 	gf.register(cmd)
 	af.register(cmd)
 	_ = cmd.MarkFlagRequired("env")
 	return cmd
+}
+
+// appStatusOut is one app's line of `auger status --json`.
+type appStatusOut struct {
+	App     string       `json:"app"`
+	Current gitops.Entry `json:"current"`
+	Lock    *gitops.Lock `json:"lock,omitempty"`
+}
+
+// statusOut is what `auger status --json` prints: every app, and every lock of the
+// environment (an environment-wide lock belongs to no app).
+type statusOut struct {
+	Apps  []appStatusOut `json:"apps"`
+	Locks []gitops.Lock  `json:"locks"`
+}
+
+func statusJSON(apps []commands.AppStatus, locks []gitops.Lock) statusOut {
+	out := statusOut{Apps: make([]appStatusOut, 0, len(apps)), Locks: locks}
+	for _, st := range apps {
+		out.Apps = append(out.Apps, appStatusOut{App: st.App, Current: st.Current, Lock: st.Lock})
+	}
+	if out.Locks == nil {
+		out.Locks = []gitops.Lock{}
+	}
+	return out
+}
+
+// staleOut is one stale preview of `auger status --stale --json`.
+type staleOut struct {
+	App        string `json:"app"`
+	Branch     string `json:"branch"`
+	Repository string `json:"repository"`
+	Deleted    bool   `json:"deleted"`
+	Commit     string `json:"commit,omitempty"`
 }

@@ -15,10 +15,11 @@ import (
 // AppDiff is what releasing one app of an artifact would change in its environment's
 // gitops folder.
 type AppDiff struct {
-	App, Env string
+	App string `json:"app"`
+	Env string `json:"env"`
 	// Released says the folder holds a release of the app already.
-	Released bool
-	Changes  []manifests.Change
+	Released bool               `json:"released"`
+	Changes  []manifests.Change `json:"changes"`
 }
 
 // Diff renders the artifact's env configs for env (every app, or only app) and compares

@@ -1,5 +1,7 @@
 // Package deploy_test builds the manifests in deploy/ with kustomize, as
-// `kubectl apply -k deploy/` would, and checks what they promise.
+// `kubectl apply -k deploy/` would, renders the Helm chart in deploy/chart/auger with the
+// Helm SDK, as `helm install` would, checks what both promise, and applies both to a real
+// kube-apiserver (server-side apply, strict field validation, dry-run).
 package deploy_test
 
 import (

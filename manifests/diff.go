@@ -24,9 +24,9 @@ const (
 // name ("deployment-web.yaml"), Diff the unified diff of its YAML (for a change; the
 // whole object, as added or removed lines, otherwise).
 type Change struct {
-	File string
-	Kind ChangeKind
-	Diff string
+	File string     `json:"file"`
+	Kind ChangeKind `json:"kind"`
+	Diff string     `json:"diff"`
 }
 
 // Compare tells the objects of a new rendering (after) from those a gitops folder holds

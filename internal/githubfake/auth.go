@@ -28,6 +28,9 @@ const (
 type token struct {
 	installation int64
 	expires      time.Time
+	// workflowRepo is set for a workflow's GITHUB_TOKEN: it reaches only that repository
+	// ("owner/name", lower case) and acts as the github-actions App, not as Auger.
+	workflowRepo string
 }
 
 // tokenLifetime is how long GitHub's installation tokens live.
@@ -109,6 +112,9 @@ func (f *Fake) authorize(c *call, kind authKind) (reply, bool) {
 	if !ok || time.Now().After(tok.expires) {
 		return c.fail(http.StatusUnauthorized, "Bad credentials"), false
 	}
+	if tok.workflowRepo != "" {
+		return f.authorizeWorkflow(c, kind, tok.workflowRepo)
+	}
 	c.installation = tok.installation
 	owner := c.params["owner"]
 	if kind == authOrg {
@@ -123,6 +129,30 @@ func (f *Fake) authorize(c *call, kind authKind) (reply, bool) {
 			return c.notFound(), false
 		}
 	}
+	return reply{}, true
+}
+
+// WorkflowToken issues the GITHUB_TOKEN a GitHub Actions run of owner/name gets: it reaches
+// that repository only, and what it creates (check runs) belongs to the github-actions
+// App, as on GitHub, so Auger sees a CI job's upload as someone else's check run.
+func (f *Fake) WorkflowToken(owner, name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tok := "ghs_workflow_" + rand.Text()
+	f.tokens[tok] = token{workflowRepo: strings.ToLower(owner + "/" + name), expires: time.Now().Add(tokenLifetime)}
+	return tok
+}
+
+// authorizeWorkflow lets a workflow token act on its own repository only. Callers hold f.mu.
+func (f *Fake) authorizeWorkflow(c *call, kind authKind, repo string) (reply, bool) {
+	if kind != authRepo || strings.ToLower(c.params["owner"]+"/"+c.params["repo"]) != repo {
+		return c.notFound(), false
+	}
+	c.repo = f.repos[repo]
+	if c.repo == nil {
+		return c.notFound(), false
+	}
+	c.actor = workflowAppSlug
 	return reply{}, true
 }
 

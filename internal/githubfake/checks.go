@@ -161,7 +161,7 @@ func createCheckRun(c *call) reply {
 	if commit == nil {
 		return c.invalid("No commit found for SHA: " + b.HeadSHA)
 	}
-	cr := &CheckRun{HeadSHA: commit.SHA, AppSlug: appSlug, Status: "queued", StartedAt: now()}
+	cr := &CheckRun{HeadSHA: commit.SHA, AppSlug: c.app(), Status: "queued", StartedAt: now()}
 	b.apply(cr)
 	c.repo.addCheckRun(cr)
 	c.header.Set("Location", c.repo.apiURL("check-runs/%d", cr.ID))
@@ -175,8 +175,8 @@ func updateCheckRun(c *call) reply {
 	if cr == nil {
 		return c.notFound()
 	}
-	if cr.AppSlug != appSlug {
-		return c.fail(http.StatusForbidden, fmt.Sprintf("Invalid app_id `%d` - check run can only be modified by the GitHub App that created it.", appID))
+	if cr.AppSlug != c.app() {
+		return c.fail(http.StatusForbidden, fmt.Sprintf("Invalid app_id `%d` - check run can only be modified by the GitHub App that created it.", c.f.appIDFor(c.app())))
 	}
 	var b checkRunBody
 	if err := c.decode(&b); err != nil {

@@ -944,3 +944,49 @@ func hasKey(m map[string]any, k string) bool {
 	_, ok := m[k]
 	return ok
 }
+
+// A workflow's GITHUB_TOKEN reaches its own repository only and acts as the github-actions
+// App: its check runs are not Auger's, and Auger's are not its to change.
+func TestWorkflowToken(t *testing.T) {
+	w := newWorld(t, t)
+	other := w.fake.AddRepo("acme", "backend")
+	other.AddCommit(githubfake.Commit{Branch: "main", Message: "init", Files: map[string]string{"a": "b"}})
+	ctx := context.Background()
+	token := w.fake.WorkflowToken("acme", "frontend")
+	gh := github.NewClient(&http.Client{Transport: tokenTransport(token)})
+	gh.BaseURL = mustParse(t, w.fake.URL)
+	cr, _, err := gh.Checks.CreateCheckRun(ctx, "acme", "frontend", github.CreateCheckRunOptions{Name: "Auger: artifact upload", HeadSHA: w.head,
+		Status: github.String("completed"), Conclusion: github.String("neutral")})
+	if err != nil {
+		t.Fatalf("create check run with a workflow token: %v", err)
+	}
+	if cr.GetApp().GetSlug() != "github-actions" || w.repo.CheckRuns(w.head)[0].AppSlug != "github-actions" {
+		t.Errorf("the workflow's run belongs to %q", cr.GetApp().GetSlug())
+	}
+	if _, _, err := gh.Checks.UpdateCheckRun(ctx, "acme", "frontend", cr.GetID(), github.UpdateCheckRunOptions{Name: "renamed"}); err != nil {
+		t.Errorf("the workflow updating its own run: %v", err)
+	}
+	if _, _, err := gh.Repositories.Get(ctx, "acme", "backend"); statusOf(err) != http.StatusNotFound {
+		t.Errorf("the workflow token reading another repository: %v, want 404", err)
+	}
+	// Auger's run is not the workflow's to change, nor the workflow's Auger's.
+	augerRun, _, err := w.client(t).Checks.CreateCheckRun(ctx, "acme", "frontend", github.CreateCheckRunOptions{Name: "Auger: artifact", HeadSHA: w.head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.Checks.UpdateCheckRun(ctx, "acme", "frontend", augerRun.GetID(), github.UpdateCheckRunOptions{Name: "x"}); statusOf(err) != http.StatusForbidden {
+		t.Errorf("the workflow updating Auger's run: %v, want 403", err)
+	}
+	if _, _, err := w.client(t).Checks.UpdateCheckRun(ctx, "acme", "frontend", cr.GetID(), github.UpdateCheckRunOptions{Name: "x"}); statusOf(err) != http.StatusForbidden {
+		t.Errorf("Auger updating the workflow's run: %v, want 403", err)
+	}
+}
+
+// tokenTransport authenticates every request with a token, as CI's tools do.
+type tokenTransport string
+
+func (tok tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "token "+string(tok))
+	return http.DefaultTransport.RoundTrip(r)
+}

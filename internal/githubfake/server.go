@@ -26,6 +26,8 @@ const (
 	// appID and appSlug identify the App the fake plays Auger as.
 	appID   = 1
 	appSlug = "auger"
+	// workflowAppSlug is the App behind a workflow run's GITHUB_TOKEN.
+	workflowAppSlug = "github-actions"
 	// botLogin is the user GitHub shows as the author of what the App writes.
 	botLogin = appSlug + "[bot]"
 	// maxBody is GitHub's request body limit.
@@ -226,8 +228,18 @@ type call struct {
 	repo *Repo
 	// installation authenticated the request (0 for the App's JWT).
 	installation int64
+	// actor is the App acting when it is not Auger (a workflow token's github-actions).
+	actor string
 	// header collects response headers (Link, Location) while the handler runs.
 	header http.Header
+}
+
+// app is the slug of the App making the call: Auger unless a workflow token is used.
+func (c *call) app() string {
+	if c.actor != "" {
+		return c.actor
+	}
+	return appSlug
 }
 
 // reply is what a handler answers: a status and a JSON body (nil for none).
