@@ -81,19 +81,35 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	}
 	recorder := &commands.Recorder{AppID: cfg.GitHub.AppID, CIChecks: cfg.CI.Checks, Environments: rules}
 	s.notifier = newNotifier(cfg, log)
+	pullRequests := &commands.PullRequests{
+		Releaser:     &commands.Releaser{Renderer: renderer, Authorizer: commands.Rules{CI: recorder}},
+		Recorder:     recorder,
+		Environments: rules,
+		WebURL:       cfg.GitHub.WebURL,
+		Notifier:     s.notifier,
+	}
+	repoClient := func(ctx context.Context, repository string) (*githubapi.Client, error) {
+		id, err := access.installation(ctx, repository)
+		if err != nil {
+			return nil, err
+		}
+		client, err := clients.NewInstallationClient(id)
+		if err != nil {
+			return nil, fmt.Errorf("GitHub client for %s: %w", repository, err)
+		}
+		return githubapi.New(client), nil
+	}
+	dash, err := newDashboard(cfg, log, s.metrics, rules, pullRequests, repoClient)
+	if err != nil {
+		return nil, err
+	}
 	base := &handlers.Base{
-		Clients:  clients,
-		Recorder: recorder,
-		PullRequests: &commands.PullRequests{
-			Releaser:     &commands.Releaser{Renderer: renderer, Authorizer: commands.Rules{CI: recorder}},
-			Recorder:     recorder,
-			Environments: rules,
-			WebURL:       cfg.GitHub.WebURL,
-			Notifier:     s.notifier,
-		},
-		AppID:    cfg.GitHub.AppID,
-		WebURL:   cfg.GitHub.WebURL,
-		Observer: s.metrics,
+		Clients:      clients,
+		Recorder:     recorder,
+		PullRequests: pullRequests,
+		AppID:        cfg.GitHub.AppID,
+		WebURL:       cfg.GitHub.WebURL,
+		Observer:     s.metrics,
 	}
 	s.queue = newQueue(cfg.Server.QueueSize, cfg.Server.Workers, cfg.Server.EventTimeout, log, s.metrics)
 	if cfg.Server.StateDir != "" && cfg.Server.CatchUpWindow > 0 {
@@ -121,7 +137,12 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/github/hook", s.webhook(dispatcher))
+	var hook, reports http.Handler = dispatcher, nil
+	if dash != nil {
+		hook = dash.Webhooks(dispatcher)
+		mux.Handle("/", dash)
+	}
+	mux.Handle("POST /api/github/hook", s.webhook(hook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
@@ -135,22 +156,18 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	for _, e := range cfg.Environments {
 		tokens[e.Name] = []byte(e.ResolvedAgentToken())
 	}
-	mux.Handle("POST /api/agent/v1/report", &agentReports{
+	reports = &agentReports{
 		tokens:   tokens,
 		rollouts: &commands.Rollouts{Recorder: recorder, Environments: rules, Notifier: s.notifier},
 		timeout:  cfg.Server.EventTimeout,
 		github: func(ctx context.Context, repository string) (commands.RolloutsGitHub, error) {
-			id, err := access.installation(ctx, repository)
-			if err != nil {
-				return nil, err
-			}
-			client, err := clients.NewInstallationClient(id)
-			if err != nil {
-				return nil, fmt.Errorf("GitHub client for %s: %w", repository, err)
-			}
-			return githubapi.New(client), nil
+			return repoClient(ctx, repository)
 		},
-	})
+	}
+	if dash != nil {
+		reports = dash.Reports(reports)
+	}
+	mux.Handle("POST /api/agent/v1/report", reports)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// go-githubapp logs through the request context; without a logger there it is silent.
 		mux.ServeHTTP(w, r.WithContext(s.log.WithContext(r.Context())))

@@ -1,0 +1,220 @@
+package app_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/auger-dev/auger/internal/githubfake"
+)
+
+// dashboardWorld is a releaseWorld whose Auger has its dashboard on. GitHub's web host
+// (where people sign in, and where Auger clones the gitops repository from) is one
+// address in front of the fake's sign-in pages and the git server, as github.com is.
+type dashboardWorld struct {
+	*releaseWorld
+	// auger is Auger's base URL.
+	auger string
+}
+
+func newDashboardWorld(t testing.TB, environments string, env ...string) *dashboardWorld {
+	t.Helper()
+	var gitURL, fakeURL atomic.Pointer[url.URL]
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := gitURL.Load()
+		if strings.HasPrefix(r.URL.Path, "/login/") || strings.HasSuffix(r.URL.Path, "/settings/apps/new") {
+			target = fakeURL.Load()
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	t.Cleanup(web.Close)
+	rw := newReleaseWorld(t, environments, append([]string{"AUGER_GITHUB_WEB_URL=" + web.URL + "/",
+		"AUGER_GITHUB_CLIENT_ID=" + githubfake.ClientID, "AUGER_GITHUB_CLIENT_SECRET=" + githubfake.ClientSecret}, env...)...)
+	g, _ := url.Parse(rw.git.URL)
+	f, _ := url.Parse(rw.fake.URL)
+	gitURL.Store(g)
+	fakeURL.Store(f)
+	t.Cleanup(func() {
+		for _, secret := range []string{githubfake.ClientSecret, "ghu_"} {
+			if strings.Contains(rw.logs.String(), secret) {
+				t.Errorf("logs contain %q", secret)
+			}
+		}
+	})
+	return &dashboardWorld{releaseWorld: rw, auger: strings.TrimSuffix(rw.hook, "/api/github/hook")}
+}
+
+// browser is one person's browser: a cookie jar that follows redirects.
+type browser struct {
+	t      testing.TB
+	client *http.Client
+	base   string
+	// lastURL and lastHeader are the last answer's (after redirects).
+	lastURL    string
+	lastHeader http.Header
+}
+
+func (w *dashboardWorld) browser(t testing.TB) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar}, base: w.auger}
+}
+
+// signIn goes through GitHub's sign-in as login and returns the page it lands on.
+func (b *browser) signIn(login string) string {
+	b.t.Helper()
+	status, page := b.get("/signin")
+	if status != http.StatusOK || !strings.Contains(page, "Sign in to GitHub") {
+		b.t.Fatalf("GitHub's sign-in page: %d\n%s", status, page)
+	}
+	form := url.Values{}
+	for _, name := range []string{"client_id", "redirect_uri", "state"} {
+		form.Set(name, field(page, name))
+	}
+	form.Set("login", login)
+	at, _ := url.Parse(b.lastURL)
+	resp, err := b.client.PostForm(at.Scheme+"://"+at.Host+"/login/oauth/authorize", form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("sign-in answered %d:\n%s", resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+func (b *browser) get(path string) (int, string) {
+	b.t.Helper()
+	return b.do(http.MethodGet, path, nil, nil)
+}
+
+func (b *browser) post(path string, form url.Values) (int, string) {
+	b.t.Helper()
+	return b.do(http.MethodPost, path, form, nil)
+}
+
+func (b *browser) do(method, path string, form url.Values, header http.Header) (int, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	b.lastURL = resp.Request.URL.String()
+	b.lastHeader = resp.Header
+	return resp.StatusCode, string(data)
+}
+
+// field is the value of the first input named name in an HTML page.
+func field(page, name string) string {
+	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// formOf returns the fields of the form that posts to action and holds marker.
+func formOf(t testing.TB, page, action, marker string) url.Values {
+	t.Helper()
+	for _, f := range regexp.MustCompile(`(?s)<form method="post" action="`+regexp.QuoteMeta(action)+`".*?</form>`).FindAllString(page, -1) {
+		if !strings.Contains(f, marker) {
+			continue
+		}
+		v := url.Values{}
+		for _, m := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(f, -1) {
+			v.Set(m[1], strings.ReplaceAll(m[2], "&amp;", "&"))
+		}
+		return v
+	}
+	t.Fatalf("no form to %s with %q in:\n%s", action, marker, page)
+	return nil
+}
+
+func TestDashboardSignInAndMatrix(t *testing.T) {
+	w := newDashboardWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+	other := w.fake.AddRepo("mycompany", "billing")
+	other.SetPermission("jane", "write")
+	sha, pr := w.pullRequest(t, "new-feature", "frontend")
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	if reply := w.reply(t, pr, 1); !strings.Contains(reply, "**Released**") {
+		t.Fatalf("deploy reply:\n%s", reply)
+	}
+
+	// Signed out: only the sign-in page, with a strict content security policy.
+	anon := w.browser(t)
+	status, page := anon.get("/")
+	if status != http.StatusOK || !strings.Contains(page, "Sign in with GitHub") || strings.Contains(page, "frontend") {
+		t.Errorf("signed-out home: %d\n%s", status, page)
+	}
+	if csp := anon.lastHeader.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("content security policy %q", csp)
+	}
+	if status, page := anon.get("/app/staging/frontend"); status != http.StatusOK || strings.Contains(page, sha[:7]) {
+		t.Errorf("signed-out app page shows the app: %d", status)
+	}
+
+	jane := w.browser(t)
+	home := jane.signIn("jane")
+	cell := regexp.MustCompile(`(?s)<td class="cell" data-env="staging" data-app="frontend".*?</td>`).FindString(home)
+	for _, want := range []string{sha[:7], "#" + fmt.Sprint(pr) + " (new-feature)", "jane", `data-state="released"`} {
+		if !strings.Contains(cell, want) {
+			t.Errorf("staging/frontend cell lacks %q:\n%s\nhome:\n%s", want, cell, home)
+		}
+	}
+	if !strings.Contains(home, `<td class="cell" data-env="production" data-app="frontend"`) || !strings.Contains(home, "<span class=\"who\">jane</span>") {
+		t.Errorf("home:\n%s", home)
+	}
+	for _, secret := range []string{"ghu_", githubfake.ClientSecret} {
+		if strings.Contains(home, secret) {
+			t.Errorf("the page shows a secret %q", secret)
+		}
+	}
+
+	// eve can read none of the repositories: she sees nothing of them, even by URL.
+	w.fake.AddRepo("mycompany", "elsewhere").SetPermission("eve", "read")
+	eve := w.browser(t)
+	page = eve.signIn("eve")
+	if strings.Contains(page, "frontend") || strings.Contains(page, sha[:7]) || !strings.Contains(page, "Nothing released that you can see") {
+		t.Errorf("eve's home shows frontend:\n%s", page)
+	}
+	if status, page := eve.get("/app/staging/frontend"); status != http.StatusNotFound || strings.Contains(page, sha[:7]) {
+		t.Errorf("eve's app page: %d\n%s", status, page)
+	}
+	if status, page := eve.get("/env/staging"); status != http.StatusOK || strings.Contains(page, "frontend") {
+		t.Errorf("eve's env page: %d\n%s", status, page)
+	}
+
+	// A forged session cookie is no session.
+	forged := w.browser(t)
+	u, _ := url.Parse(w.auger)
+	forged.client.Jar.SetCookies(u, []*http.Cookie{{Name: "auger_session", Value: "eyJMb2dpbiI6ImphbmUifQ"}})
+	if _, page := forged.get("/"); !strings.Contains(page, "Sign in with GitHub") {
+		t.Errorf("a forged cookie signed in:\n%s", page)
+	}
+}
