@@ -151,7 +151,7 @@ func formOf(t testing.TB, page, action, marker string) url.Values {
 		}
 		return v
 	}
-	t.Fatalf("no form to %s with %q in:\n%s", action, marker, page)
+	t.Fatalf("no form to %s with %q in:\n%.3000s", action, marker, page)
 	return nil
 }
 
@@ -217,4 +217,126 @@ func TestDashboardSignInAndMatrix(t *testing.T) {
 	if _, page := forged.get("/"); !strings.Contains(page, "Sign in with GitHub") {
 		t.Errorf("a forged cookie signed in:\n%s", page)
 	}
+}
+
+// TestDashboardActions runs Deploy, Roll back, Lock and Unlock from the dashboard
+// through the pipeline's rules: a reader is refused with the rule, a form without the
+// session's CSRF token is refused, a person who cannot read the repository finds
+// nothing, and the control cases release with the dashboard's trailers.
+func TestDashboardActions(t *testing.T) {
+	w := newDashboardWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+	w.repo.SetPermission("rita", "read")
+	first, pr := w.pullRequest(t, "first", "frontend")
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	w.reply(t, pr, 1)
+	second, _ := w.pullRequest(t, "second", "frontend")
+	commits := func() string { return w.gitops(t, "rev-list", "--count", "main") }
+
+	// rita can read frontend, so she sees it, but her Deploy is refused by the rule.
+	rita := w.browser(t)
+	rita.signIn("rita")
+	_, page := rita.get("/app/staging/frontend")
+	form := formOf(t, page, "/actions/deploy", second)
+	status, result := rita.post("/actions/deploy", form)
+	if status != http.StatusForbidden || !strings.Contains(result, "<strong>permission</strong>") || !strings.Contains(result, "@rita has read access") {
+		t.Errorf("rita's deploy: %d\n%s", status, result)
+	}
+	if n := commits(); n != "1" {
+		t.Errorf("a refused deploy wrote: %s gitops commits", n)
+	}
+
+	jane := w.browser(t)
+	jane.signIn("jane")
+	_, page = jane.get("/app/staging/frontend")
+	form = formOf(t, page, "/actions/deploy", second)
+	// A forged action: the same form without the session's CSRF token, or with another's.
+	for name, csrf := range map[string]string{"no token": "", "rita's token": formOf(t, mustGet(t, rita, "/app/staging/frontend"), "/actions/deploy", second).Get("csrf")} {
+		forged := url.Values{}
+		for k, v := range form {
+			forged[k] = v
+		}
+		forged.Set("csrf", csrf)
+		if status, result := jane.post("/actions/deploy", forged); status != http.StatusForbidden || !strings.Contains(result, "CSRF") {
+			t.Errorf("%s: %d\n%s", name, status, result)
+		}
+	}
+	// A cross-site post is refused by the browser's own word too.
+	if status, _ := jane.do(http.MethodPost, "/actions/deploy", form, http.Header{"Sec-Fetch-Site": {"cross-site"}}); status != http.StatusForbidden {
+		t.Errorf("cross-site deploy: %d", status)
+	}
+	if n := commits(); n != "1" {
+		t.Errorf("forged deploys wrote: %s gitops commits", n)
+	}
+
+	// eve cannot read frontend: her own session's valid form finds nothing.
+	w.fake.AddRepo("mycompany", "elsewhere").SetPermission("eve", "write")
+	eve := w.browser(t)
+	eveHome := eve.signIn("eve")
+	eveForm := url.Values{}
+	for k, v := range form {
+		eveForm[k] = v
+	}
+	eveForm.Set("csrf", field(eveHome, "csrf"))
+	if status, result := eve.post("/actions/deploy", eveForm); status != http.StatusNotFound || strings.Contains(result, second[:7]) {
+		t.Errorf("eve's deploy: %d\n%s", status, result)
+	}
+
+	// The control case: jane's Deploy releases, recorded with the dashboard's trailers.
+	status, result = jane.post("/actions/deploy", form)
+	if status != http.StatusOK || !strings.Contains(result, "Done") || !strings.Contains(result, "Released frontend "+second[:7]+" to staging") {
+		t.Fatalf("jane's deploy: %d\n%s", status, result)
+	}
+	msg := w.gitops(t, "log", "-1", "--format=%B", "main")
+	for _, want := range []string{"Release frontend " + second[:7] + " to staging", "Auger-Triggered-By: jane", "Auger-Trigger: dashboard:"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("gitops commit lacks %q:\n%s", want, msg)
+		}
+	}
+	// The same form sent again changes nothing.
+	if status, result := jane.post("/actions/deploy", form); status != http.StatusOK || commits() != "2" {
+		t.Errorf("the form sent twice: %d, %s commits\n%s", status, commits(), result)
+	}
+	if _, home := jane.get("/"); !strings.Contains(regexp.MustCompile(`(?s)data-env="staging" data-app="frontend".*?</td>`).FindString(home), second[:7]) {
+		t.Errorf("the matrix does not show the new release:\n%s", home)
+	}
+
+	// Roll back to the first release.
+	_, page = jane.get("/app/staging/frontend")
+	status, result = jane.post("/actions/rollback", formOf(t, page, "/actions/rollback", `name="to" value="1"`))
+	if status != http.StatusOK || !strings.Contains(result, "Rolled back") {
+		t.Fatalf("rollback: %d\n%s", status, result)
+	}
+	if msg := w.gitops(t, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "Auger-Action: rollback") || !strings.Contains(msg, "Auger-Triggered-By: jane") {
+		t.Errorf("rollback commit:\n%s", msg)
+	}
+	if _, page = jane.get("/app/staging/frontend"); !strings.Contains(regexp.MustCompile(`(?s)<section class="current.*?</section>`).FindString(page), first[:7]) {
+		t.Errorf("the app page does not show the restored release:\n%s", page)
+	}
+
+	// Lock: the cell shows it, a Deploy is refused by it, Unlock lifts it.
+	lock := formOf(t, page, "/actions/lock", "reason")
+	lock.Set("reason", "incident 42")
+	if status, result := jane.post("/actions/lock", lock); status != http.StatusOK || !strings.Contains(result, "Locked frontend in staging") {
+		t.Fatalf("lock: %d\n%s", status, result)
+	}
+	_, page = jane.get("/app/staging/frontend")
+	if !strings.Contains(page, "🔒 jane: incident 42") {
+		t.Errorf("the app page does not show the lock:\n%s", page)
+	}
+	if status, result := jane.post("/actions/deploy", formOf(t, page, "/actions/deploy", second)); status == http.StatusOK || !strings.Contains(result, "locked") {
+		t.Errorf("deploy while locked: %d\n%s", status, result)
+	}
+	if status, result := jane.post("/actions/unlock", formOf(t, page, "/actions/unlock", "csrf")); status != http.StatusOK || !strings.Contains(result, "Unlocked") {
+		t.Errorf("unlock: %d\n%s", status, result)
+	}
+}
+
+func mustGet(t testing.TB, b *browser, path string) string {
+	t.Helper()
+	status, page := b.get(path)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", path, status, page)
+	}
+	return page
 }

@@ -298,6 +298,9 @@ func (rd *reader) recentArtifacts(ctx context.Context, repository string) ([]art
 		list = append(list, artifactView{SHA: pr.HeadSHA, Message: pr.Title, Author: pr.Author, URL: pr.HTMLURL, Branch: pr.HeadRef, PR: pr.Number})
 	}
 	commits, err := gh.RecentCommits(ctx, repo, "", 6)
+	if errors.Is(err, commands.ErrNotFound) {
+		commits, err = nil, nil // no default branch yet: pull requests only
+	}
 	if err != nil {
 		return nil, err
 	}
