@@ -12,7 +12,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/auger-dev/auger/agent"
+	"github.com/auger-dev/auger/commands"
 	"github.com/auger-dev/auger/internal/githubfake"
 )
 
@@ -339,4 +342,48 @@ func mustGet(t testing.TB, b *browser, path string) string {
 		t.Fatalf("GET %s: %d\n%s", path, status, page)
 	}
 	return page
+}
+
+// TestDashboardLiveUpdates: the matrix's live part answers a poll that finds nothing new
+// with 304, and shows the agent's report (progressing → live) within 5 s.
+func TestDashboardLiveUpdates(t *testing.T) {
+	w := newDashboardWorld(t, agentEnvironments, "STAGING_AGENT_TOKEN=staging-agent-token", "PRODUCTION_AGENT_TOKEN=production-agent-token")
+	w.repo.SetPermission("jane", "write")
+	sha, pr := w.pullRequest(t, "feature", "frontend")
+	w.comment(t, pr, "jane", "/deploy staging", "")
+	w.reply(t, pr, 1)
+	jane := w.browser(t)
+	jane.signIn("jane")
+	cellState := func(page string) string {
+		m := regexp.MustCompile(`data-env="staging" data-app="frontend" data-state="([a-z]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	status, page := jane.get("/?fragment=live")
+	etag := jane.lastHeader.Get("ETag")
+	if status != http.StatusOK || etag == "" || cellState(page) != "progressing" || strings.Contains(page, "<html") {
+		t.Fatalf("live part: %d, ETag %q, state %q\n%s", status, etag, cellState(page), page)
+	}
+	if status, _ := jane.do(http.MethodGet, "/?fragment=live", nil, http.Header{"If-None-Match": {etag}}); status != http.StatusNotModified {
+		t.Errorf("a poll that finds nothing new: %d", status)
+	}
+
+	id := commands.ArtifactID(commands.RepoRef{Owner: "mycompany", Name: "frontend"}, sha)
+	live := agent.ReleaseState{App: "frontend", Namespace: "staging", Release: id, Repository: "mycompany/frontend", SHA: sha, Phase: agent.PhaseAvailable,
+		Workloads: []agent.WorkloadState{{Kind: "Deployment", Name: "frontend", Desired: 2, Updated: 2, Ready: 2, Available: 2}}}
+	reported := time.Now()
+	if resp := w.report(t, "staging-agent-token", agent.Report{APIVersion: agent.ReportAPIVersion, Env: "staging", Releases: []agent.ReleaseState{live}, SentAt: reported}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("report answered %d", resp.StatusCode)
+	}
+	for time.Since(reported) < 5*time.Second {
+		status, page = jane.do(http.MethodGet, "/?fragment=live", nil, http.Header{"If-None-Match": {etag}})
+		if status == http.StatusOK && cellState(page) == "live" {
+			t.Logf("live in the dashboard %s after the report", time.Since(reported).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("the cell did not turn live within 5 s: %d %q", status, cellState(page))
 }
