@@ -20,15 +20,18 @@ func newServeCommand() *cobra.Command {
 			"AUGER_GITHUB_WEB_URL, AUGER_LISTEN, AUGER_PUBLIC_URL, AUGER_GITOPS_CACHE_DIR, AUGER_CHART_CACHE_DIR.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := LoadConfig(configPath, os.Environ())
-			if err != nil {
-				return err
-			}
 			lvl, err := zerolog.ParseLevel(level)
 			if err != nil {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			log := zerolog.New(cmd.ErrOrStderr()).Level(lvl).With().Timestamp().Logger()
+			cfg, err := LoadConfig(configPath, os.Environ())
+			if needsSetup(err) {
+				return serveSetup(cmd.Context(), os.Environ(), log)
+			}
+			if err != nil {
+				return err
+			}
 			zerolog.TimeFieldFormat = time.RFC3339Nano
 			srv, err := NewServer(cfg, log)
 			if err != nil {

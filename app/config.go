@@ -39,7 +39,7 @@ const (
 	// DefaultAgentTimeout is how long a release waits for its environment's agent to
 	// report before its deploy check run ends as neutral.
 	DefaultAgentTimeout = 15 * time.Minute
-	setupDocs           = `see "Setting up the GitHub App" in the README`
+	setupDocs           = `see "Setting up the GitHub App" in the README, or set AUGER_SETUP_DIR to register it from Auger's setup page`
 )
 
 // DefaultAllowedChartSources is what the server renders from when the operator names

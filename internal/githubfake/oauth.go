@@ -2,7 +2,6 @@ package githubfake
 
 import (
 	"encoding/json"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -363,6 +362,3 @@ func createFromManifest(c *call) reply {
 	m["pem"] = string(c.f.keyPEM)
 	return created(m)
 }
-
-// ManifestWebhookSecret is the webhook secret the manifest flow hands out for a code.
-func ManifestWebhookSecret(code string) string { return fmt.Sprintf("whsec-%s", code) }
