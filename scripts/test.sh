@@ -9,6 +9,16 @@ for tool in go git; do
 done
 git_exec=$(git --exec-path)
 [ -x "$git_exec/git-http-backend" ] || { echo "test: git-http-backend not found in $git_exec (install git's full package)" >&2; exit 1; }
+# The dashboard's browser tests drive Debian's Chromium (headless).
+if ! command -v chromium >/dev/null && [ -z "${AUGER_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test: the browser tests need Chromium: install Debian's chromium package (or set AUGER_CHROMIUM)" >&2; exit 1
+  fi
+fi
 # The agent's end-to-end tests run a real etcd and kube-apiserver, built once into .cache/k8s.
 AUGER_K8S_BINARIES=$(./scripts/k8s-binaries.sh); export AUGER_K8S_BINARIES
 
