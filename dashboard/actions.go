@@ -26,6 +26,8 @@ import (
 var (
 	namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	shaPattern  = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	// markdownLink is a Markdown link in a reply: its text is kept.
+	markdownLink = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 )
 
 type resultView struct {
@@ -153,6 +155,6 @@ func formID(s *session, seen, command, sha string) string {
 // plainText turns a reply written for a pull request (Markdown) into a line of text.
 func plainText(md string) string {
 	md = strings.NewReplacer("**", "", "`", "", "✅ ", "", "🔒 ", "", "🔓 ", "", "⏪ ", "", "🚀 ", "").Replace(md)
-	md = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`).ReplaceAllString(md, "$1")
+	md = markdownLink.ReplaceAllString(md, "$1")
 	return strings.TrimSpace(md)
 }
