@@ -145,14 +145,20 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 }
 
-// textOf is the text of the first element sel matches, once it is there.
+// textOf is the text of the first element sel matches, once it is there: asked again
+// when a navigation (a form's answer arriving) replaced the page under the query.
 func textOf(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
+	var err error
+	for range 20 {
+		var text string
+		if text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel))); err == nil {
+			return text
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return text
+	t.Fatalf("text of %s: %v", sel, err)
+	return ""
 }
 
 // screenshot saves the page; into docs/ (the README's pictures) when

@@ -24,8 +24,9 @@ import (
 // address in front of the fake's sign-in pages and the git server, as github.com is.
 type dashboardWorld struct {
 	*releaseWorld
-	// auger is Auger's base URL.
+	// auger is Auger's base URL; web GitHub's web host.
 	auger string
+	web   string
 }
 
 func newDashboardWorld(t testing.TB, environments string, env ...string) *dashboardWorld {
@@ -52,7 +53,7 @@ func newDashboardWorld(t testing.TB, environments string, env ...string) *dashbo
 			}
 		}
 	})
-	return &dashboardWorld{releaseWorld: rw, auger: strings.TrimSuffix(rw.hook, "/api/github/hook")}
+	return &dashboardWorld{releaseWorld: rw, auger: strings.TrimSuffix(rw.hook, "/api/github/hook"), web: web.URL}
 }
 
 // browser is one person's browser: a cookie jar that follows redirects.
@@ -386,4 +387,48 @@ func TestDashboardLiveUpdates(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("the cell did not turn live within 5 s: %d %q", status, cellState(page))
+}
+
+// TestDashboardReplicas: a second replica, with a cache and a gitops clone of its own,
+// takes the first one's session cookie (no server-side store) and shows a release made
+// through the first within 5 s, having heard no webhook about it.
+func TestDashboardReplicas(t *testing.T) {
+	w := newDashboardWorld(t, defaultEnvironments)
+	w.repo.SetPermission("jane", "write")
+	sha, _ := w.pullRequest(t, "feature", "frontend")
+	cfgB := writeFile(t, "auger-b.yaml", fmt.Sprintf("github: {pacingUnit: 1ms}\ncharts:\n  allowedSources: [%q]\ngitops:\n  cacheDir: %q\nenvironments:\n%s",
+		w.chartURL, t.TempDir(), defaultEnvironments))
+	hookB, _, _ := startAuger(t, w.fake, cfgB, "AUGER_GITHUB_WEB_URL="+w.web+"/", "AUGER_CHART_CACHE_DIR="+t.TempDir(),
+		"AUGER_GITHUB_CLIENT_ID="+githubfake.ClientID, "AUGER_GITHUB_CLIENT_SECRET="+githubfake.ClientSecret)
+
+	jane := w.browser(t)
+	jane.signIn("jane")
+	onB := &browser{t: t, client: jane.client, base: strings.TrimSuffix(hookB, "/api/github/hook")}
+	status, page := onB.get("/")
+	if status != http.StatusOK || !strings.Contains(page, `<span class="who">jane</span>`) || strings.Contains(page, sha[:7]) {
+		t.Fatalf("replica B with A's cookie: %d\n%s", status, page)
+	}
+
+	// jane deploys through A's dashboard; B shows it.
+	_, page = jane.get("/app/staging/frontend")
+	if !strings.Contains(page, "Not found") {
+		t.Fatalf("nothing is released yet, the app page is not found:\n%s", page)
+	}
+	w.comment(t, 1, "jane", "/deploy staging", "")
+	w.reply(t, 1, 1)
+	waitFor(t, func() bool { _, page = jane.get("/app/staging/frontend"); return strings.Contains(page, "Running now") })
+	form := formOf(t, page, "/actions/lock", "reason")
+	if status, result := jane.post("/actions/lock", form); status != http.StatusOK {
+		t.Fatalf("lock on A: %d\n%s", status, result)
+	}
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		_, page = onB.get("/?fragment=live")
+		if strings.Contains(page, sha[:7]) && strings.Contains(page, "🔒 jane") {
+			t.Logf("replica B shows the release and the lock %s after the lock", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("replica B does not show what A did within 5 s:\n%s", page)
 }

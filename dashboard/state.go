@@ -94,7 +94,8 @@ func newReader(cfg *Config) *reader {
 }
 
 // snapshot returns the environments, refreshing them when they are old: behind the
-// view when they are only a little old, before it when they are older or missing.
+// view when they are only a little old, before it when they are older, missing or said
+// to have changed.
 func (rd *reader) snapshot(ctx context.Context) *snapshot {
 	rd.mu.Lock()
 	cur, stale := rd.snap, rd.stale
@@ -103,7 +104,7 @@ func (rd *reader) snapshot(ctx context.Context) *snapshot {
 	switch {
 	case cur != nil && !stale && now.Sub(cur.at) < snapshotTTL:
 		return cur
-	case cur != nil && now.Sub(cur.at) < snapshotStale:
+	case cur != nil && !stale && now.Sub(cur.at) < snapshotStale:
 		go rd.group.Do("snapshot", func() (any, error) { //nolint:errcheck // refresh records its own errors
 			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
