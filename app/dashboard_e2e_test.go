@@ -373,7 +373,8 @@ func TestDashboardLiveUpdates(t *testing.T) {
 
 	id := commands.ArtifactID(commands.RepoRef{Owner: "mycompany", Name: "frontend"}, sha)
 	live := agent.ReleaseState{App: "frontend", Namespace: "staging", Release: id, Repository: "mycompany/frontend", SHA: sha, Phase: agent.PhaseAvailable,
-		Workloads: []agent.WorkloadState{{Kind: "Deployment", Name: "frontend", Desired: 2, Updated: 2, Ready: 2, Available: 2}}}
+		Workloads: []agent.WorkloadState{{Kind: "Deployment", Name: "frontend", Desired: 2, Updated: 2, Ready: 2, Available: 2}},
+		Flux:      &agent.FluxState{Kustomization: "staging", Revision: "main@sha1:0123456", Ready: true}}
 	reported := time.Now()
 	if resp := w.report(t, "staging-agent-token", agent.Report{APIVersion: agent.ReportAPIVersion, Env: "staging", Releases: []agent.ReleaseState{live}, SentAt: reported}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("report answered %d", resp.StatusCode)
@@ -382,6 +383,11 @@ func TestDashboardLiveUpdates(t *testing.T) {
 		status, page = jane.do(http.MethodGet, "/?fragment=live", nil, http.Header{"If-None-Match": {etag}})
 		if status == http.StatusOK && cellState(page) == "live" {
 			t.Logf("live in the dashboard %s after the report", time.Since(reported).Round(time.Millisecond))
+			// The environment's page tells the agent's last report and Flux's state.
+			_, env := jane.get("/env/staging")
+			if !strings.Contains(env, "last rollout report told") || !strings.Contains(env, "Kustomization staging ready, revision main@sha1:0123456") {
+				t.Errorf("env page:\n%s", env)
+			}
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

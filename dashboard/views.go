@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -29,6 +30,26 @@ type rollout struct {
 	State  string
 	Reason string
 	URL    string
+	// Told is when a report last concluded the deploy check run; Flux is what the
+	// agent's last report said of Flux's Kustomization ("" when it said nothing).
+	Told time.Time
+	Flux string
+}
+
+// fluxLine is how commands.Rollouts tells Flux's state in a deploy check run's summary.
+var fluxLine = regexp.MustCompile("Flux Kustomization `([^`]*)`: ready (true|false), revision `([^`]*)`")
+
+// fluxOf reads Flux's state from a deploy check run's summary.
+func fluxOf(summary string) string {
+	m := fluxLine.FindStringSubmatch(summary)
+	if m == nil {
+		return ""
+	}
+	ready := "ready"
+	if m[2] != "true" {
+		ready = "not ready"
+	}
+	return fmt.Sprintf("Kustomization %s %s, revision %s", m[1], ready, m[3])
 }
 
 // cell is one app in one environment.
@@ -183,7 +204,7 @@ func (d *Dashboard) rolloutOf(ctx context.Context, rules *commands.EnvironmentRu
 		}
 		return rollout{State: StateUnknown, Reason: "no deploy check run for this release"}
 	}
-	r := rollout{Reason: check.Title, URL: check.HTMLURL}
+	r := rollout{Reason: check.Title, URL: check.HTMLURL, Told: check.CompletedAt, Flux: fluxOf(check.Summary)}
 	switch {
 	case check.Status != "completed":
 		r.State = StateProgressing
@@ -245,8 +266,10 @@ type envView struct {
 	Locks   []gitops.Lock
 	Cells   []cell
 	Problem string
-	// LastReport is the newest rollout report among its apps' deploy check runs.
+	// LastReport is the newest rollout report told among its apps' deploy check runs,
+	// and Flux what the newest one that spoke of Flux said.
 	LastReport time.Time
+	Flux       string
 }
 
 // envPage shows one environment: its apps, locks and rollouts.
@@ -288,6 +311,15 @@ func (d *Dashboard) envPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(v.Cells, func(i, j int) bool { return v.Cells[i].App < v.Cells[j].App })
+	var fluxAt time.Time
+	for _, c := range v.Cells {
+		if c.Rollout.Told.After(v.LastReport) {
+			v.LastReport = c.Rollout.Told
+		}
+		if c.Rollout.Flux != "" && !c.Rollout.Told.Before(fluxAt) {
+			v.Flux, fluxAt = c.Rollout.Flux, c.Rollout.Told
+		}
+	}
 	d.render(w, r, http.StatusOK, "env", v)
 }
 
