@@ -234,7 +234,7 @@ func TestDashboardActions(t *testing.T) {
 	first, pr := w.pullRequest(t, "first", "frontend")
 	w.comment(t, pr, "jane", "/deploy staging", "")
 	w.reply(t, pr, 1)
-	second, _ := w.pullRequest(t, "second", "frontend")
+	second, secondPR := w.pullRequest(t, "second", "frontend")
 	commits := func() string { return w.gitops(t, "rev-list", "--count", "main") }
 
 	// rita can read frontend, so she sees it, but her Deploy is refused by the rule.
@@ -256,12 +256,7 @@ func TestDashboardActions(t *testing.T) {
 	form = formOf(t, page, "/actions/deploy", second)
 	// A forged action: the same form without the session's CSRF token, or with another's.
 	for name, csrf := range map[string]string{"no token": "", "rita's token": formOf(t, mustGet(t, rita, "/app/staging/frontend"), "/actions/deploy", second).Get("csrf")} {
-		forged := url.Values{}
-		for k, v := range form {
-			forged[k] = v
-		}
-		forged.Set("csrf", csrf)
-		if status, result := jane.post("/actions/deploy", forged); status != http.StatusForbidden || !strings.Contains(result, "CSRF") {
+		if status, result := jane.post("/actions/deploy", withField(form, "csrf", csrf)); status != http.StatusForbidden || !strings.Contains(result, "CSRF") {
 			t.Errorf("%s: %d\n%s", name, status, result)
 		}
 	}
@@ -277,12 +272,7 @@ func TestDashboardActions(t *testing.T) {
 	w.fake.AddRepo("mycompany", "elsewhere").SetPermission("eve", "write")
 	eve := w.browser(t)
 	eveHome := eve.signIn("eve")
-	eveForm := url.Values{}
-	for k, v := range form {
-		eveForm[k] = v
-	}
-	eveForm.Set("csrf", field(eveHome, "csrf"))
-	if status, result := eve.post("/actions/deploy", eveForm); status != http.StatusNotFound || strings.Contains(result, second[:7]) {
+	if status, result := eve.post("/actions/deploy", withField(form, "csrf", field(eveHome, "csrf"))); status != http.StatusNotFound || strings.Contains(result, second[:7]) {
 		t.Errorf("eve's deploy: %d\n%s", status, result)
 	}
 
@@ -334,6 +324,35 @@ func TestDashboardActions(t *testing.T) {
 	if status, result := jane.post("/actions/unlock", formOf(t, page, "/actions/unlock", "csrf")); status != http.StatusOK || !strings.Contains(result, "Unlocked") {
 		t.Errorf("unlock: %d\n%s", status, result)
 	}
+
+	// production needs maintain and an approved pull request: the dashboard's Deploy of a
+	// pull request's head is judged with that pull request's reviews.
+	w.repo.SetPermission("mia", "maintain")
+	mia := w.browser(t)
+	mia.signIn("mia")
+	_, page = mia.get("/app/staging/frontend")
+	prod := formOf(t, page, "/actions/deploy", second)
+	prod.Set("env", "production")
+	if status, result := jane.post("/actions/deploy", withField(prod, "csrf", formOf(t, mustGet(t, jane, "/app/staging/frontend"), "/actions/deploy", second).Get("csrf"))); status != http.StatusForbidden || !strings.Contains(result, "production needs maintain") {
+		t.Errorf("jane's production deploy: %d\n%s", status, result)
+	}
+	if status, result := mia.post("/actions/deploy", prod); status != http.StatusForbidden || !strings.Contains(result, "<strong>requireApproval</strong>") || !strings.Contains(result, "no approving review") {
+		t.Errorf("unapproved production deploy: %d\n%s", status, result)
+	}
+	w.repo.AddReview(secondPR, githubfake.Review{User: "tom", State: "APPROVED"})
+	if status, result := mia.post("/actions/deploy", prod); status != http.StatusOK || !strings.Contains(result, "to production") {
+		t.Errorf("approved production deploy: %d\n%s", status, result)
+	}
+}
+
+// withField is a copy of form with one field set.
+func withField(form url.Values, name, value string) url.Values {
+	out := url.Values{}
+	for k, v := range form {
+		out[k] = v
+	}
+	out.Set(name, value)
+	return out
 }
 
 func mustGet(t testing.TB, b *browser, path string) string {
