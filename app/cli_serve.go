@@ -17,18 +17,23 @@ func newServeCommand() *cobra.Command {
 		Long: "Run the GitHub App server. Configuration comes from --config (YAML, unknown keys are errors)\n" +
 			"and AUGER_* environment variables, which win: AUGER_GITHUB_APP_ID, AUGER_GITHUB_PRIVATE_KEY or\n" +
 			"AUGER_GITHUB_PRIVATE_KEY_FILE, AUGER_GITHUB_WEBHOOK_SECRET (or _FILE), AUGER_GITHUB_API_URL,\n" +
-			"AUGER_GITHUB_WEB_URL, AUGER_LISTEN, AUGER_PUBLIC_URL, AUGER_GITOPS_CACHE_DIR, AUGER_CHART_CACHE_DIR.",
+			"AUGER_GITHUB_WEB_URL, AUGER_LISTEN, AUGER_PUBLIC_URL, AUGER_GITOPS_CACHE_DIR, AUGER_CHART_CACHE_DIR.\n" +
+			"The dashboard (at /) needs the App's OAuth client: AUGER_GITHUB_CLIENT_ID and AUGER_GITHUB_CLIENT_SECRET (or _FILE).\n" +
+			"Without App credentials and with AUGER_SETUP_DIR set, it serves a setup page that registers the App.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := LoadConfig(configPath, os.Environ())
-			if err != nil {
-				return err
-			}
 			lvl, err := zerolog.ParseLevel(level)
 			if err != nil {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			log := zerolog.New(cmd.ErrOrStderr()).Level(lvl).With().Timestamp().Logger()
+			cfg, err := LoadConfig(configPath, os.Environ())
+			if needsSetup(err) {
+				return serveSetup(cmd.Context(), os.Environ(), log)
+			}
+			if err != nil {
+				return err
+			}
 			zerolog.TimeFieldFormat = time.RFC3339Nano
 			srv, err := NewServer(cfg, log)
 			if err != nil {

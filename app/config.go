@@ -39,7 +39,7 @@ const (
 	// DefaultAgentTimeout is how long a release waits for its environment's agent to
 	// report before its deploy check run ends as neutral.
 	DefaultAgentTimeout = 15 * time.Minute
-	setupDocs           = `see "Setting up the GitHub App" in the README`
+	setupDocs           = `see "Setting up the GitHub App" in the README, or set AUGER_SETUP_DIR to register it from Auger's setup page`
 )
 
 // DefaultAllowedChartSources is what the server renders from when the operator names
@@ -69,6 +69,11 @@ type GitHubConfig struct {
 	APIURL string `yaml:"apiURL"`
 	// WebURL is where repositories are cloned from (<WebURL><owner>/<name>.git).
 	WebURL string `yaml:"webURL"`
+	// ClientID and ClientSecret are the App's OAuth client, for the dashboard's sign-in;
+	// without them the dashboard is off.
+	ClientID         string `yaml:"clientID"`
+	ClientSecret     string `yaml:"clientSecret"`
+	ClientSecretFile string `yaml:"clientSecretFile"`
 	// PacingUnit is the second of GitHub's secondary limits, which pace the requests
 	// that create or change things per installation: one at a time, a second apart, 80 a
 	// minute, 500 an hour (default 1s, GitHub's). Only tests and benchmarks shrink it.
@@ -203,6 +208,9 @@ var envOverrides = []struct {
 	{"AUGER_GITHUB_PRIVATE_KEY_FILE", func(c *Config, v string) error { c.GitHub.PrivateKeyFile = v; return nil }},
 	{"AUGER_GITHUB_WEBHOOK_SECRET", func(c *Config, v string) error { c.GitHub.WebhookSecret = v; return nil }},
 	{"AUGER_GITHUB_WEBHOOK_SECRET_FILE", func(c *Config, v string) error { c.GitHub.WebhookSecretFile = v; return nil }},
+	{"AUGER_GITHUB_CLIENT_ID", func(c *Config, v string) error { c.GitHub.ClientID = v; return nil }},
+	{"AUGER_GITHUB_CLIENT_SECRET", func(c *Config, v string) error { c.GitHub.ClientSecret = v; return nil }},
+	{"AUGER_GITHUB_CLIENT_SECRET_FILE", func(c *Config, v string) error { c.GitHub.ClientSecretFile = v; return nil }},
 	{"AUGER_GITHUB_API_URL", func(c *Config, v string) error { c.GitHub.APIURL = v; return nil }},
 	{"AUGER_GITHUB_WEB_URL", func(c *Config, v string) error { c.GitHub.WebURL = v; return nil }},
 	{"AUGER_GITHUB_PACING_UNIT", func(c *Config, v string) error {
@@ -365,6 +373,13 @@ func (c *Config) resolveSecrets(env map[string]string) []string {
 			c.GitHub.WebhookSecret = readFile("github.webhookSecretFile", c.GitHub.WebhookSecretFile)
 		}
 	}
+	if c.GitHub.ClientSecretFile != "" {
+		if c.GitHub.ClientSecret != "" {
+			problems = append(problems, "github.clientSecret and github.clientSecretFile: give one, not both")
+		} else {
+			c.GitHub.ClientSecret = readFile("github.clientSecretFile", c.GitHub.ClientSecretFile)
+		}
+	}
 	for i := range c.Environments {
 		e := &c.Environments[i]
 		for j := range e.Notifications {
@@ -427,6 +442,9 @@ func (c *Config) validate() []string {
 	}
 	if c.GitHub.WebhookSecret == "" {
 		add("github.webhookSecret: required: Auger does not accept unsigned webhooks; set AUGER_GITHUB_WEBHOOK_SECRET (%s)", setupDocs)
+	}
+	if (c.GitHub.ClientID == "") != (c.GitHub.ClientSecret == "") {
+		add("github.clientID and github.clientSecret: the dashboard needs both (the App's OAuth client, on its settings page), or neither to leave it off")
 	}
 	for field, u := range map[string]string{"github.apiURL": c.GitHub.APIURL, "github.webURL": c.GitHub.WebURL} {
 		if err := checkURL(u); err != nil {

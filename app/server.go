@@ -88,20 +88,36 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	pushes := newPushSignal()
 	// Channels hear of releases; agents hear of gitops writes, to have Flux fetch them now.
 	tell := notifiers{s.notifier, pushes}
+	pullRequests := &commands.PullRequests{
+		Releaser:     &commands.Releaser{Renderer: renderer, Authorizer: commands.Rules{CI: recorder}},
+		Recorder:     recorder,
+		Environments: rules,
+		WebURL:       cfg.GitHub.WebURL,
+		Notifier:     tell,
+	}
+	repoClient := func(ctx context.Context, repository string) (*githubapi.Client, error) {
+		id, err := access.installation(ctx, repository)
+		if err != nil {
+			return nil, err
+		}
+		client, err := clients.NewInstallationClient(id)
+		if err != nil {
+			return nil, fmt.Errorf("GitHub client for %s: %w", repository, err)
+		}
+		return githubapi.New(client), nil
+	}
+	dash, err := newDashboard(cfg, log, s.metrics, rules, pullRequests, repoClient)
+	if err != nil {
+		return nil, err
+	}
 	base := &handlers.Base{
-		Clients:  clients,
-		Recorder: recorder,
-		PullRequests: &commands.PullRequests{
-			Releaser:     &commands.Releaser{Renderer: renderer, Authorizer: commands.Rules{CI: recorder}},
-			Recorder:     recorder,
-			Environments: rules,
-			WebURL:       cfg.GitHub.WebURL,
-			Notifier:     tell,
-		},
-		AppID:    cfg.GitHub.AppID,
-		WebURL:   cfg.GitHub.WebURL,
-		Observer: s.metrics,
-		Blobs:    githubapi.NewBlobs(maxBlobs),
+		Clients:      clients,
+		Recorder:     recorder,
+		PullRequests: pullRequests,
+		AppID:        cfg.GitHub.AppID,
+		WebURL:       cfg.GitHub.WebURL,
+		Observer:     s.metrics,
+		Blobs:        githubapi.NewBlobs(maxBlobs),
 	}
 	s.queue = newQueue(cfg.Server.QueueSize, cfg.Server.Workers, cfg.Server.EventTimeout, log, s.metrics)
 	if cfg.Server.StateDir != "" && cfg.Server.CatchUpWindow > 0 {
@@ -129,7 +145,12 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/github/hook", s.webhook(dispatcher))
+	var hook, reports http.Handler = dispatcher, nil
+	if dash != nil {
+		hook = dash.Webhooks(dispatcher)
+		mux.Handle("/", dash)
+	}
+	mux.Handle("POST /api/github/hook", s.webhook(hook))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
@@ -143,24 +164,20 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 	for _, e := range cfg.Environments {
 		tokens[e.Name] = []byte(e.ResolvedAgentToken())
 	}
-	reports := &agentReports{
+	reporter := &agentReports{
 		tokens:   tokens,
 		rollouts: &commands.Rollouts{Recorder: recorder, Environments: rules, Notifier: s.notifier},
 		timeout:  cfg.Server.EventTimeout,
 		github: func(ctx context.Context, repository string) (commands.RolloutsGitHub, error) {
-			id, err := access.installation(ctx, repository)
-			if err != nil {
-				return nil, err
-			}
-			client, err := clients.NewInstallationClient(id)
-			if err != nil {
-				return nil, fmt.Errorf("GitHub client for %s: %w", repository, err)
-			}
-			return githubapi.New(client), nil
+			return repoClient(ctx, repository)
 		},
 	}
+	reports = reporter
+	if dash != nil {
+		reports = dash.Reports(reporter)
+	}
 	mux.Handle("POST /api/agent/v1/report", reports)
-	mux.Handle("GET /api/agent/v1/pushes", &agentPushes{auth: reports, signal: pushes, wait: pushWait})
+	mux.Handle("GET /api/agent/v1/pushes", &agentPushes{auth: reporter, signal: pushes, wait: pushWait})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// go-githubapp logs through the request context; without a logger there it is silent.
 		mux.ServeHTTP(w, r.WithContext(s.log.WithContext(r.Context())))

@@ -117,32 +117,9 @@ func (r *Repo) Unlock(ctx context.Context, env, app string, a Actor) (Result, er
 // environment-wide locks first.
 func (r *Repo) Locks(ctx context.Context, env string) ([]Lock, error) {
 	var locks []Lock
-	err := r.session(ctx, func(st *state) error {
-		base, mode, err := subtree(st.s, st.root, []string{".auger", "locks"})
-		if err != nil || base.IsZero() || mode != filemode.Dir {
-			return err
-		}
-		envs, err := treeEntries(st.s, base)
-		if err != nil {
-			return err
-		}
-		for name, e := range envs {
-			if (env != "" && name != env) || e.Mode != filemode.Dir {
-				continue
-			}
-			files, err := readFiles(st.s, e.Hash)
-			if err != nil {
-				return err
-			}
-			for fname, data := range files {
-				var l Lock
-				if err := json.Unmarshal(data, &l); err != nil {
-					return fmt.Errorf("%s/%s/%s: %w", locksDir, name, fname, err)
-				}
-				locks = append(locks, l)
-			}
-		}
-		return nil
+	err := r.session(ctx, func(st *state) (err error) {
+		locks, err = st.locks(env)
+		return err
 	})
 	sort.Slice(locks, func(i, j int) bool {
 		if locks[i].Env != locks[j].Env {

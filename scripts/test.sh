@@ -9,6 +9,16 @@ for tool in go git; do
 done
 git_exec=$(git --exec-path)
 [ -x "$git_exec/git-http-backend" ] || { echo "test: git-http-backend not found in $git_exec (install git's full package)" >&2; exit 1; }
+# The dashboard's browser tests drive Debian's Chromium (headless).
+if ! command -v chromium >/dev/null && [ -z "${AUGER_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test: the browser tests need Chromium: install Debian's chromium package (or set AUGER_CHROMIUM)" >&2; exit 1
+  fi
+fi
 # The end-to-end tests run a real control plane (etcd, kube-apiserver, controller manager,
 # scheduler, kwok's fake nodes) and Flux's controllers, built once into .cache/k8s (about 25
 # minutes cold on 2 cores; 0.2 s when cached).

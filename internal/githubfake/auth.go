@@ -22,6 +22,10 @@ const (
 	authRepo
 	// authOrg: an installation token whose installation covers the {org} of the path.
 	authOrg
+	// authUser: a user-to-server token (ghu_..., see oauth.go).
+	authUser
+	// authNone: no credentials (the manifest conversion).
+	authNone
 )
 
 // token is an installation access token the fake issued.
@@ -98,6 +102,15 @@ func (f *Fake) tokenInstallation(r *http.Request) int64 {
 // answers: 401 for missing or bad credentials, 404 for a repository the installation
 // cannot see (GitHub does not reveal private repositories). Callers hold f.mu.
 func (f *Fake) authorize(c *call, kind authKind) (reply, bool) {
+	switch kind {
+	case authNone:
+		return reply{}, true
+	case authUser:
+		if f.userOf(c.r) == "" {
+			return c.fail(http.StatusUnauthorized, "Bad credentials"), false
+		}
+		return reply{}, true
+	}
 	cred := credentials(c.r)
 	if cred == "" {
 		return c.fail(http.StatusUnauthorized, "Requires authentication"), false

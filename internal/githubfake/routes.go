@@ -44,5 +44,11 @@ func operations() map[string]operation {
 		"teams/get-membership-for-user-in-org":            {authOrg, getTeamMembership},
 		"git/get-ref":                                     {authRepo, getRef},
 		"git/get-tag":                                     {authRepo, getTag},
+		// The dashboard's (oauth.go).
+		"users/get-authenticated":                             {authUser, getAuthenticatedUser},
+		"apps/list-installations-for-authenticated-user":      {authUser, listUserInstallations},
+		"apps/list-installation-repos-for-authenticated-user": {authUser, listUserInstallationRepos},
+		"repos/list-commits":                                  {authRepo, listCommits},
+		"apps/create-from-manifest":                           {authNone, createFromManifest},
 	}
 }

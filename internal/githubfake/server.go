@@ -57,6 +57,7 @@ type Fake struct {
 	teams         map[string]map[string]string
 	requests      []Request
 	deliveries    []*delivery
+	web           *oauthState // sign-in and App setup (oauth.go)
 }
 
 // Request is one API request the fake received.
@@ -165,6 +166,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, rawPrefix) {
 			f.serveRaw(w, r)
+			return
+		}
+		if webPath(r.URL.Path) {
+			f.serveWeb(w, r)
 			return
 		}
 		f.serveAPI(w, r, route, params, routeErr)

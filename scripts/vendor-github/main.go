@@ -56,6 +56,13 @@ var operations = []string{
 	"teams/get-membership-for-user-in-org",
 	"git/get-ref",
 	"git/get-tag",
+	// The dashboard: sign-in (user-to-server tokens), the repositories a user can read,
+	// recent commits, and the App manifest flow of the setup page.
+	"users/get-authenticated",
+	"apps/list-installations-for-authenticated-user",
+	"apps/list-installation-repos-for-authenticated-user",
+	"repos/list-commits",
+	"apps/create-from-manifest",
 }
 
 // webhookExample names one payload kept from @octokit/webhooks-examples: the first
