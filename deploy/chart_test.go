@@ -253,6 +253,38 @@ func TestChartEverything(t *testing.T) {
 	if b := as[rbacv1.ClusterRoleBinding](t, got["ClusterRoleBinding/auger-agent"]); b.Subjects[0].Namespace != "tools" {
 		t.Errorf("binding subjects %+v", b.Subjects)
 	}
+	// Its one write right, on its own environment's Flux objects only, as deploy/agent/'s.
+	var kustReconcile rbacv1.Role
+	if err := yaml.Unmarshal([]byte(strings.Split(string(kust), "---")[2]), &kustReconcile); err != nil {
+		t.Fatal(err)
+	}
+	reconcile := as[rbacv1.Role](t, got["Role/auger-agent-reconcile"])
+	for i := range kustReconcile.Rules {
+		kustReconcile.Rules[i].ResourceNames = []string{"auger-production"}
+	}
+	if reconcile.Namespace != "flux-system" || !reflect.DeepEqual(reconcile.Rules, kustReconcile.Rules) {
+		t.Errorf("the chart's reconcile Role in %q has %+v, want deploy/agent's for auger-production in flux-system", reconcile.Namespace, reconcile.Rules)
+	}
+	if b := as[rbacv1.RoleBinding](t, got["RoleBinding/auger-agent-reconcile"]); b.Subjects[0].Namespace != "tools" || b.Subjects[0].Name != "auger-agent" {
+		t.Errorf("reconcile binding subjects %+v", b.Subjects)
+	}
+	if args := agent.Spec.Template.Spec.Containers[0].Args; !reflect.DeepEqual(args, []string{"agent"}) {
+		t.Errorf("agent args %v", args)
+	}
+	// Without the write, no Role and an agent told not to try.
+	values := fullValues("production")
+	values["agent"].(map[string]any)["fluxReconcile"] = false
+	objs, _, err = renderChart("auger", "tools", values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = byKind(objs)
+	if got["Role/auger-agent-reconcile"] != nil || got["RoleBinding/auger-agent-reconcile"] != nil {
+		t.Error("fluxReconcile: false still grants the reconcile Role")
+	}
+	if args := as[appsv1.Deployment](t, got["Deployment/auger-agent"]).Spec.Template.Spec.Containers[0].Args; !reflect.DeepEqual(args, []string{"agent", "--flux-reconcile=false"}) {
+		t.Errorf("agent args with fluxReconcile false: %v", args)
+	}
 	checkServerConfig(t, objs)
 }
 
@@ -356,6 +388,7 @@ func TestOnAPIServer(t *testing.T) {
 	})
 	t.Run("chart everything", func(t *testing.T) {
 		a.createNamespace(t, ctx, "tools")
+		a.createNamespace(t, ctx, "flux-system")
 		objs, _, err := renderChart("auger", "tools", fullValues("staging"))
 		if err != nil {
 			t.Fatal(err)
@@ -364,6 +397,7 @@ func TestOnAPIServer(t *testing.T) {
 	})
 	t.Run("agent per cluster and env", func(t *testing.T) {
 		a.createNamespace(t, ctx, "auger-agents")
+		a.createNamespace(t, ctx, "flux-system")
 		cs := c.Client(t)
 		for _, env := range []string{"staging", "production"} {
 			release := "auger-agent-" + env
@@ -391,11 +425,21 @@ func TestOnAPIServer(t *testing.T) {
 			{"list", "", "events", true}, {"watch", "kustomize.toolkit.fluxcd.io", "kustomizations", true},
 			{"get", "", "secrets", false}, {"list", "", "configmaps", false}, {"create", "apps", "deployments", false},
 			{"delete", "", "pods", false}, {"patch", "apps", "deployments", false}, {"create", "", "pods/exec", false},
+			// Its one write: its own environment's Flux objects, nobody else's.
+			{"patch", "source.toolkit.fluxcd.io", "gitrepositories/auger-staging", true},
+			{"patch", "kustomize.toolkit.fluxcd.io", "kustomizations/auger-staging", true},
+			{"patch", "kustomize.toolkit.fluxcd.io", "kustomizations/auger-production", false},
+			{"patch", "source.toolkit.fluxcd.io", "gitrepositories/flux-system", false},
 		} {
+			resource, name, _ := strings.Cut(tc.resource, "/")
+			namespace := "shop"
+			if name != "" {
+				namespace = "flux-system"
+			}
 			sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 				User:               "system:serviceaccount:auger-agents:auger-agent-staging-agent",
 				Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:auger-agents", "system:authenticated"},
-				ResourceAttributes: &authzv1.ResourceAttributes{Verb: tc.verb, Group: tc.group, Resource: tc.resource, Namespace: "shop"},
+				ResourceAttributes: &authzv1.ResourceAttributes{Verb: tc.verb, Group: tc.group, Resource: resource, Name: name, Namespace: namespace},
 			}}, metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -429,6 +473,12 @@ func TestOnAPIServer(t *testing.T) {
 		if len(objs) < 8 {
 			t.Fatalf("kustomize built only %d objects", len(objs))
 		}
+		// The agent's one write right stays in flux-system, beside the objects it names:
+		// kustomize's namespace for everything else must not move it.
+		if got := byKind(objs)["Role/auger-agent-reconcile"]; got == nil || got.GetNamespace() != "flux-system" {
+			t.Fatalf("the agent's reconcile Role is not in flux-system: %v", got)
+		}
+		a.createNamespace(t, ctx, "flux-system")
 		dryRun(t, "kubectl", objs)
 	})
 }

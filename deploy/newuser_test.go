@@ -100,6 +100,7 @@ func TestNewUserPath(t *testing.T) {
 	ctx := context.Background()
 	a := newApplier(t, c)
 	a.createNamespace(t, ctx, helm[0].namespace)
+	a.createNamespace(t, ctx, "flux-system") // Flux runs there: the agent's reconcile Role joins it
 	for _, o := range objs {
 		if err := a.apply(ctx, "kubectl", o, true); err != nil {
 			t.Errorf("server-side dry-run of the README's install: %v", err)
