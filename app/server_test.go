@@ -166,9 +166,11 @@ func TestShutdownStopsIntakeAndDrains(t *testing.T) {
 	}
 }
 
+// waitFor polls ok for up to 10 s: reactions are paced a second apart per installation, so
+// a few commands in a row put the last reaction seconds after its reply on a busy machine.
 func waitFor(t testing.TB, ok func() bool) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if ok() {
 			return
 		}

@@ -6,7 +6,9 @@
 # built from source with Go rather than downloaded as release archives.
 #
 # Usage: scripts/k8s-binaries.sh [DEST]
-#   DEST defaults to .cache/k8s at the repository root (git-ignored). Progress goes to stderr;
+#   DEST defaults to $AUGER_CACHE_DIR/k8s, where AUGER_CACHE_DIR defaults to
+#   ${XDG_CACHE_HOME:-~/.cache}/auger: a user cache like Go's own, so a new clone of Auger on
+#   the same machine (every CI run is one) finds the binaries built. Progress goes to stderr;
 #   the absolute path of DEST is the only line printed on stdout, so callers can capture it:
 #     AUGER_K8S_BINARIES=$(scripts/k8s-binaries.sh)
 #
@@ -37,8 +39,7 @@ log() { echo "k8s-binaries: $*" >&2; }
 
 command -v go >/dev/null || die "go is required (https://go.dev/doc/install)"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-dest=${1:-$root/.cache/k8s}
+dest=${1:-${AUGER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/auger}/k8s}
 mkdir -p "$dest" || die "cannot create $dest"
 dest=$(cd "$dest" && pwd)
 

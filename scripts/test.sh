@@ -20,7 +20,7 @@ if ! command -v chromium >/dev/null && [ -z "${AUGER_CHROMIUM:-}" ]; then
   fi
 fi
 # The end-to-end tests run a real control plane (etcd, kube-apiserver, controller manager,
-# scheduler, kwok's fake nodes) and Flux's controllers, built once into .cache/k8s (about 25
+# scheduler, kwok's fake nodes) and Flux's controllers, built once into ~/.cache/auger/k8s (about 25
 # minutes cold on 2 cores; 0.2 s when cached).
 AUGER_K8S_BINARIES=$(./scripts/k8s-binaries.sh); export AUGER_K8S_BINARIES
 
