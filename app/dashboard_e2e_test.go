@@ -276,6 +276,23 @@ func TestDashboardActions(t *testing.T) {
 		t.Errorf("eve's deploy: %d\n%s", status, result)
 	}
 
+	// jim's token is revoked after he loaded the page: his Deploy is not taken on the
+	// minute-old answer of what he may read; he is signed out and nothing is written.
+	w.repo.SetPermission("jim", "write")
+	jim := w.browser(t)
+	jim.signIn("jim")
+	jimForm := formOf(t, mustGet(t, jim, "/app/staging/frontend"), "/actions/deploy", second)
+	w.fake.RevokeUserTokens("jim")
+	if status, result := jim.post("/actions/deploy", jimForm); status != http.StatusUnauthorized || !strings.Contains(result, "Sign in again") {
+		t.Errorf("a revoked token's deploy: %d\n%s", status, result)
+	}
+	if _, page := jim.get("/"); !strings.Contains(page, "Sign in with GitHub") {
+		t.Errorf("a revoked token's session still shows the dashboard:\n%s", page)
+	}
+	if n := commits(); n != "1" {
+		t.Errorf("a revoked token's deploy wrote: %s gitops commits", n)
+	}
+
 	// The control case: jane's Deploy releases, recorded with the dashboard's trailers.
 	status, result = jane.post("/actions/deploy", form)
 	if status != http.StatusOK || !strings.Contains(result, "Done") || !strings.Contains(result, "Released frontend "+second[:7]+" to staging") {

@@ -80,6 +80,11 @@ type Commit struct {
 // exist (a missing .auger/ folder, say).
 var ErrNotFound = errors.New("not found")
 
+// ErrUnauthorized is returned by GitHub implementations when GitHub no longer accepts the
+// credentials (a person's token revoked or expired): the one who holds them must sign in
+// again; retrying cannot help.
+var ErrUnauthorized = errors.New("GitHub does not accept the credentials")
+
 // Checks reads and writes a commit's check runs: where artifacts are
 // recorded and releases announced.
 type Checks interface {

@@ -59,7 +59,7 @@ func (d *Dashboard) action(w http.ResponseWriter, r *http.Request) {
 		d.problem(w, r, http.StatusBadRequest, "Bad request", "The form is incomplete; reload the page and try again.")
 		return
 	}
-	readable, err := d.read.readable(r.Context(), s)
+	readable, err := d.read.readableNow(r.Context(), s)
 	if err != nil {
 		d.githubProblem(w, r, err)
 		return

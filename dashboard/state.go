@@ -216,15 +216,21 @@ func (rd *reader) prefetch(ctx context.Context, commits map[string]string) {
 }
 
 // readable returns the repositories (lower-case full names) the session's person can
-// read, as GitHub lists them for their token.
+// read, as GitHub lists them for their token, reused for userReposTTL.
 func (rd *reader) readable(ctx context.Context, s *session) (map[string]bool, error) {
-	sum := sha256.Sum256([]byte(s.Token))
-	key := hex.EncodeToString(sum[:])
-	if repos, ok := rd.userRepos.Get(key); ok {
+	if repos, ok := rd.userRepos.Get(tokenKey(s)); ok {
 		return repos, nil
 	}
+	return rd.readableNow(ctx, s)
+}
+
+// readableNow asks GitHub again, for an action: a person whose token was revoked, or who
+// lost access to the repository, must not act on a minute-old answer.
+func (rd *reader) readableNow(ctx context.Context, s *session) (map[string]bool, error) {
+	key := tokenKey(s)
 	names, err := rd.cfg.UserGitHub(s.Token).UserRepositories(ctx)
 	if err != nil {
+		rd.userRepos.Remove(key)
 		return nil, err
 	}
 	repos := make(map[string]bool, len(names))
@@ -233,6 +239,12 @@ func (rd *reader) readable(ctx context.Context, s *session) (map[string]bool, er
 	}
 	rd.userRepos.Add(key, repos)
 	return repos, nil
+}
+
+// tokenKey names a session's token in caches without keeping the token itself.
+func tokenKey(s *session) string {
+	sum := sha256.Sum256([]byte(s.Token))
+	return hex.EncodeToString(sum[:])
 }
 
 // releaseLog returns an app's release log, cached for the gitops tip it was read at.

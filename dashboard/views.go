@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -416,7 +417,7 @@ func gitopsCommitURL(rules *commands.EnvironmentRules, sha string) string {
 // githubProblem answers a page GitHub could not serve: a token GitHub no longer takes
 // signs the person out.
 func (d *Dashboard) githubProblem(w http.ResponseWriter, r *http.Request, err error) {
-	if strings.Contains(err.Error(), "401") {
+	if errors.Is(err, commands.ErrUnauthorized) {
 		d.cookies.clear(w, sessionCookie, d.secure(r))
 		d.problem(w, r, http.StatusUnauthorized, "Signed out", "GitHub no longer accepts your sign-in. Sign in again.")
 		return

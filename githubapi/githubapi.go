@@ -108,13 +108,16 @@ func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
-// wrap turns GitHub's errors into messages that name the request, and 404s into
-// commands.ErrNotFound.
+// wrap turns GitHub's errors into messages that name the request, 404s into
+// commands.ErrNotFound and 401s into commands.ErrUnauthorized.
 func wrap(err error, what string) error {
 	var ger *github.ErrorResponse
 	if errors.As(err, &ger) && ger.Response != nil {
 		if ger.Response.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("%s: %w", what, commands.ErrNotFound)
+		}
+		if ger.Response.StatusCode == http.StatusUnauthorized {
+			return fmt.Errorf("%s: GitHub answered 401: %s: %w", what, ger.Message, commands.ErrUnauthorized)
 		}
 		if ger.Response.StatusCode >= 500 {
 			return fmt.Errorf("%s: GitHub answered %d: %s: %w", what, ger.Response.StatusCode, ger.Message, commands.ErrMaybeDone)

@@ -197,6 +197,18 @@ func (f *Fake) userOf(r *http.Request) string {
 	return tok.login
 }
 
+// RevokeUserTokens revokes every user-to-server token of login, as a person revoking the
+// App's authorization in their settings does: GitHub answers 401 to them from then on.
+func (f *Fake) RevokeUserTokens(login string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for tok, u := range f.oauth().userTokens {
+		if u.login == login {
+			delete(f.oauth().userTokens, tok)
+		}
+	}
+}
+
 // UserTokens counts the user-to-server tokens issued so far.
 func (f *Fake) UserTokens() int {
 	f.mu.Lock()
