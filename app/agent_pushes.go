@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/auger-dev/auger/commands"
+	"github.com/auger-dev/auger/gitops"
 	"github.com/auger-dev/auger/notify"
 )
 
@@ -25,11 +26,32 @@ const pushWait = 20 * time.Second
 type pushSignal struct {
 	mu   sync.Mutex
 	seq  map[string]uint64
-	wake chan struct{} // closed and replaced at every count
+	tips map[string]string // the gitops tip last read per environment, see observe
+	wake chan struct{}     // closed and replaced at every count
 }
 
 func newPushSignal() *pushSignal {
-	return &pushSignal{seq: map[string]uint64{}, wake: make(chan struct{})}
+	return &pushSignal{seq: map[string]uint64{}, tips: map[string]string{}, wake: make(chan struct{})}
+}
+
+// count moves env's count and wakes the polls. Callers hold p.mu.
+func (p *pushSignal) count(env string) {
+	p.seq[env]++
+	close(p.wake)
+	p.wake = make(chan struct{})
+}
+
+// observe records env's gitops tip as read from the remote. A tip that moved since the
+// last reading counts as a write: another replica's, which this replica never hears of
+// (its own writes count twice, which costs one extra reconcile).
+func (p *pushSignal) observe(env, tip string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev := p.tips[env]
+	p.tips[env] = tip
+	if prev != "" && tip != prev {
+		p.count(env)
+	}
 }
 
 // Notify counts an event that follows a gitops write.
@@ -41,9 +63,7 @@ func (p *pushSignal) Notify(e notify.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.seq[e.Env]++
-	close(p.wake)
-	p.wake = make(chan struct{})
+	p.count(e.Env)
 }
 
 // wait returns the environment's count once it differs from after, or when ctx ends.
@@ -70,6 +90,29 @@ type agentPushes struct {
 	auth   *agentReports
 	signal *pushSignal
 	wait   time.Duration
+	// tip reads an environment's gitops tip; nil when no replica but this one writes.
+	// While an agent polls, it is read every tipEvery, so that a write by another
+	// replica wakes the poll too (one git request a reading when nothing changed).
+	tip      func(ctx context.Context, env string) (string, error)
+	tipEvery time.Duration
+}
+
+// watchTip reads env's gitops tip now and every tipEvery until ctx (the poll) ends.
+func (a *agentPushes) watchTip(ctx context.Context, env string) {
+	tick := time.NewTicker(a.tipEvery)
+	defer tick.Stop()
+	for {
+		if tip, err := a.tip(ctx, env); err == nil && tip != "" {
+			a.signal.observe(env, tip)
+		} else if err != nil && ctx.Err() == nil {
+			zerolog.Ctx(ctx).Debug().Err(err).Str("env", env).Msg("agent push poll: gitops tip not read")
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (a *agentPushes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +133,9 @@ func (a *agentPushes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.wait)
 	defer cancel()
+	if a.tip != nil {
+		go a.watchTip(ctx, env)
+	}
 	seq := a.signal.wait(ctx, env, after)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]uint64{"seq": seq}) //nolint:errcheck // the agent polls again
@@ -101,5 +147,28 @@ type notifiers []commands.Notifier
 func (ns notifiers) Notify(e notify.Event) {
 	for _, n := range ns {
 		n.Notify(e)
+	}
+}
+
+// tipEvery is how often a replica reads an environment's gitops tip while an agent polls it.
+const tipEvery = 3 * time.Second
+
+// gitopsTip reads an environment's gitops tip through the replica's own clone (a fetch: one
+// request when nothing is new).
+func gitopsTip(rules []commands.EnvironmentRules) func(ctx context.Context, env string) (string, error) {
+	return func(ctx context.Context, env string) (string, error) {
+		for i := range rules {
+			r := &rules[i]
+			if r.Name != env || r.Gitops == nil {
+				continue
+			}
+			repo, err := r.Gitops(ctx)
+			if err != nil {
+				return "", err
+			}
+			snap, err := repo.Snapshot(ctx, gitops.Target{Env: r.Name, Path: r.Path})
+			return snap.Commit, err
+		}
+		return "", nil
 	}
 }

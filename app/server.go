@@ -177,7 +177,7 @@ func NewServer(cfg *Config, log zerolog.Logger) (*Server, error) {
 		reports = dash.Reports(reporter)
 	}
 	mux.Handle("POST /api/agent/v1/report", reports)
-	mux.Handle("GET /api/agent/v1/pushes", &agentPushes{auth: reporter, signal: pushes, wait: pushWait})
+	mux.Handle("GET /api/agent/v1/pushes", &agentPushes{auth: reporter, signal: pushes, wait: pushWait, tip: gitopsTip(rules), tipEvery: tipEvery})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// go-githubapp logs through the request context; without a logger there it is silent.
 		mux.ServeHTTP(w, r.WithContext(s.log.WithContext(r.Context())))
