@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/auger-dev/auger/commands"
-	"github.com/auger-dev/auger/gitops"
 	"github.com/auger-dev/auger/notify"
 )
 
@@ -166,8 +165,7 @@ func gitopsTip(rules []commands.EnvironmentRules) func(ctx context.Context, env 
 			if err != nil {
 				return "", err
 			}
-			snap, err := repo.Snapshot(ctx, gitops.Target{Env: r.Name, Path: r.Path})
-			return snap.Commit, err
+			return repo.Tip(ctx)
 		}
 		return "", nil
 	}

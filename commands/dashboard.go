@@ -18,22 +18,12 @@ const DashboardTriggerPrefix = "dashboard:"
 // mistake comes back as an error for which IsUserError is true (a *Refusal when a rule
 // refused); Auger's own failures as any other error.
 func (p *PullRequests) Dashboard(ctx context.Context, gh PullRequestsGitHub, t Trigger, cmd Command) (string, error) {
-	var (
-		reply string
-		err   error
-	)
-	switch c := cmd.(type) {
-	case Deploy:
-		reply, err = p.deploy(ctx, gh, t, c.Env, c.App)
-	case Rollback:
-		reply, err = p.rollback(ctx, gh, t, c)
-	case Lock:
-		reply, err = p.lock(ctx, gh, t, c)
-	case Unlock:
-		reply, err = p.unlock(ctx, gh, t, c)
+	switch cmd.(type) {
+	case Deploy, Rollback, Lock, Unlock:
 	default:
 		return "", tell(fmt.Errorf("the dashboard does not run %v", cmd))
 	}
+	reply, err := p.change(ctx, gh, t, cmd)
 	if errors.Is(err, errAlreadyDone) {
 		return "Already done: this form was sent before, and what it asked for was done then.", nil
 	}

@@ -90,6 +90,22 @@ func (r *Refusal) Error() string {
 	return msg
 }
 
+// change runs a command that changes the gitops repository (deploy, rollback, lock,
+// unlock): the part every way in (comment, dashboard) shares.
+func (p *PullRequests) change(ctx context.Context, gh PullRequestsGitHub, t Trigger, cmd Command) (string, error) {
+	switch c := cmd.(type) {
+	case Deploy:
+		return p.deploy(ctx, gh, t, c.Env, c.App)
+	case Rollback:
+		return p.rollback(ctx, gh, t, c)
+	case Lock:
+		return p.lock(ctx, gh, t, c)
+	case Unlock:
+		return p.unlock(ctx, gh, t, c)
+	}
+	return "", tell(fmt.Errorf("%v changes nothing", cmd))
+}
+
 // Run executes one command and answers it on the pull request; parseErr, when the
 // comment held a command Auger could not parse, is answered instead. Mistakes and
 // refusals are answered there and return nil; Auger's own failures are answered and
@@ -106,14 +122,8 @@ func (p *PullRequests) Run(ctx context.Context, gh PullRequestsGitHub, t Trigger
 	switch c := cmd.(type) {
 	case nil:
 		err = tell(parseErr)
-	case Deploy:
-		reply, err = p.deploy(ctx, gh, t, c.Env, c.App)
-	case Rollback:
-		reply, err = p.rollback(ctx, gh, t, c)
-	case Lock:
-		reply, err = p.lock(ctx, gh, t, c)
-	case Unlock:
-		reply, err = p.unlock(ctx, gh, t, c)
+	case Deploy, Rollback, Lock, Unlock:
+		reply, err = p.change(ctx, gh, t, c)
 	case Status:
 		reply, err = p.status(ctx, gh, t, c)
 	case Diff:

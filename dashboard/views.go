@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -195,7 +196,7 @@ func (d *Dashboard) rolloutOf(ctx context.Context, rules *commands.EnvironmentRu
 			continue
 		}
 		id, apps := commands.ParseDeployCheckID(cr.ExternalID)
-		if id == rec.Artifact && (len(apps) == 0 || contains(apps, app)) && (check == nil || cr.ID > check.ID) {
+		if id == rec.Artifact && (len(apps) == 0 || slices.Contains(apps, app)) && (check == nil || cr.ID > check.ID) {
 			check = &runs[i]
 		}
 	}
@@ -221,24 +222,10 @@ func (d *Dashboard) rolloutOf(ctx context.Context, rules *commands.EnvironmentRu
 	return r
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // home is the matrix: environments × apps.
 func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
-	s := d.signedIn(w, r)
+	s, readable := d.visitor(w, r)
 	if s == nil {
-		return
-	}
-	readable, err := d.read.readable(r.Context(), s)
-	if err != nil {
-		d.githubProblem(w, r, err)
 		return
 	}
 	snap := d.read.snapshot(r.Context())
@@ -275,18 +262,13 @@ type envView struct {
 
 // envPage shows one environment: its apps, locks and rollouts.
 func (d *Dashboard) envPage(w http.ResponseWriter, r *http.Request) {
-	s := d.signedIn(w, r)
+	s, readable := d.visitor(w, r)
 	if s == nil {
 		return
 	}
 	rules := d.rulesOf(r.PathValue("env"))
 	if rules == nil {
 		d.problem(w, r, http.StatusNotFound, "No such environment", "This Auger has no environment "+r.PathValue("env")+".")
-		return
-	}
-	readable, err := d.read.readable(r.Context(), s)
-	if err != nil {
-		d.githubProblem(w, r, err)
 		return
 	}
 	snap := d.read.snapshot(r.Context())
@@ -349,16 +331,11 @@ type appView struct {
 // appPage shows one app in one environment: its release, log, objects and the recent
 // artifacts of its repository, with the actions.
 func (d *Dashboard) appPage(w http.ResponseWriter, r *http.Request) {
-	s := d.signedIn(w, r)
+	s, readable := d.visitor(w, r)
 	if s == nil {
 		return
 	}
 	envName, app := r.PathValue("env"), r.PathValue("app")
-	readable, err := d.read.readable(r.Context(), s)
-	if err != nil {
-		d.githubProblem(w, r, err)
-		return
-	}
 	snap := d.read.snapshot(r.Context())
 	env, snapApp := findApp(snap, envName, app)
 	// Whoever cannot read the app's repository learns nothing, not even that it exists.
@@ -412,6 +389,21 @@ func gitopsCommitURL(rules *commands.EnvironmentRules, sha string) string {
 		return ""
 	}
 	return rules.GitopsCommitURL(sha)
+}
+
+// visitor is the signed-in person and the repositories they can read; a nil session when
+// the page was answered already (the sign-in page, or GitHub's problem).
+func (d *Dashboard) visitor(w http.ResponseWriter, r *http.Request) (*session, map[string]bool) {
+	s := d.signedIn(w, r)
+	if s == nil {
+		return nil, nil
+	}
+	readable, err := d.read.readable(r.Context(), s)
+	if err != nil {
+		d.githubProblem(w, r, err)
+		return nil, nil
+	}
+	return s, readable
 }
 
 // githubProblem answers a page GitHub could not serve: a token GitHub no longer takes

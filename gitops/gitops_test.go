@@ -107,6 +107,24 @@ func TestReleaseOverSmartHTTP(t *testing.T) {
 	}
 }
 
+// Tip tells a write made through another clone (another replica's).
+func TestTipSeesOtherClonesWrites(t *testing.T) {
+	ctx := context.Background()
+	srv := gitserver.Start(t)
+	srv.Create(t, "gitops")
+	watcher, writer := open(t, srv.AuthURL("gitops")), open(t, srv.AuthURL("gitops"))
+	if tip, err := watcher.Tip(ctx); err != nil || tip != "" {
+		t.Fatalf("tip of an empty repository: %q, %v", tip, err)
+	}
+	res, err := writer.Release(ctx, release("api", "staging", "3333333333333333333333333333333333333333", "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tip, err := watcher.Tip(ctx); err != nil || tip != res.Commit {
+		t.Fatalf("tip after another clone's release: %q, %v; want %s", tip, err, res.Commit)
+	}
+}
+
 func TestWrongCredentialsAreRedacted(t *testing.T) {
 	srv := gitserver.Start(t)
 	srv.Create(t, "gitops")

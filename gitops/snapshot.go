@@ -29,6 +29,19 @@ type AppSnapshot struct {
 	Files []string
 }
 
+// Tip fetches the branch and returns its commit ("" for a branch not created yet): how a
+// server replica learns of writes it did not make.
+func (r *Repo) Tip(ctx context.Context) (string, error) {
+	var tip string
+	err := r.session(ctx, func(st *state) error {
+		if !st.tip.IsZero() {
+			tip = st.tip.String()
+		}
+		return nil
+	})
+	return tip, err
+}
+
 // Snapshot reads an environment (t.App is ignored) at the tip of the branch.
 func (r *Repo) Snapshot(ctx context.Context, t Target) (EnvSnapshot, error) {
 	probe := t
